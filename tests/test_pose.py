@@ -1,0 +1,102 @@
+"""Pose stage: model bundle checks, the estimator on synthetic and real frames, the typed containers."""
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+import pytest
+
+from coach.errors import ModelFileError
+from coach.paths import default_pose_model
+from coach.pose import check_model_file
+from coach.types import N_LANDMARKS, PoseFrame, PoseResult, PoseSequence
+
+
+def _frame(t=0.0, **kw):
+    base = dict(t_s=t, image_xy=np.full((33, 2), 0.5), world_xyz=np.zeros((33, 3)), visibility=np.ones(33))
+    base.update(kw)
+    return PoseFrame(**base)
+
+
+def test_check_model_file_errors_say_what_to_do(tmp_path):
+    with pytest.raises(ModelFileError, match="not found.*build_pose_model"):
+        check_model_file(tmp_path / "missing.task")
+    junk = tmp_path / "junk.task"
+    junk.write_bytes(b"not a zip at all")
+    with pytest.raises(ModelFileError, match="not a .task bundle"):
+        check_model_file(junk)
+    other = tmp_path / "other.task"
+    with zipfile.ZipFile(other, "w") as z:
+        z.writestr("hand_detector.tflite", b"x")
+    with pytest.raises(ModelFileError, match="not a Pose Landmarker bundle"):
+        check_model_file(other)
+
+
+def test_bundled_model_has_both_networks():
+    p = check_model_file(default_pose_model())
+    with zipfile.ZipFile(p) as z:
+        infos = {i.filename: i for i in z.infolist()}
+    assert set(infos) == {"pose_detector.tflite", "pose_landmarks_detector.tflite"}
+    for info in infos.values():  # members are stored, not compressed, so they can be memory-mapped
+        assert info.compress_type == zipfile.ZIP_STORED
+
+
+def test_pose_frame_validates_shapes():
+    with pytest.raises(ValueError, match="image_xy"):
+        _frame(image_xy=np.zeros((17, 2)))
+    with pytest.raises(ValueError, match="t_s"):
+        _frame(t=float("nan"))
+    f = _frame()
+    with pytest.raises(ValueError):
+        f.world_xyz[0, 0] = 1.0  # read-only arrays: frames are values
+
+
+def test_sequence_from_results_keeps_missing_frames_as_nan():
+    res = [PoseResult(0.0, (_frame(0.0),)), PoseResult(0.04), PoseResult(0.08, (_frame(0.08),))]
+    seq = PoseSequence.from_results(res, fps=25.0)
+    assert len(seq) == 3
+    assert seq.present.tolist() == [True, False, True]
+    assert np.isnan(seq.world_xyz[1]).all() and seq.frame(1) is None
+    assert seq.frame(2).t_s == pytest.approx(0.08)
+    assert [r.found for r in seq.results()] == [True, False, True]
+    with pytest.raises(ValueError, match="strictly increasing"):
+        PoseSequence.from_results([PoseResult(0.1), PoseResult(0.1)], fps=25.0)
+
+
+def test_blank_frames_mean_nobody_in_frame(pose_estimator_factory):
+    est = pose_estimator_factory()
+    blank = np.full((240, 320, 3), 127, np.uint8)
+    results = [est(blank, t) for t in (0.0, 0.0, 0.01)]  # equal timestamps are nudged, not rejected
+    assert all(isinstance(r, PoseResult) and not r.found and r.primary is None for r in results)
+    assert results[0].image_size == (320, 240)
+    with pytest.raises(ValueError, match="RGB uint8"):
+        est(blank.astype(np.float32), 0.02)
+
+
+@pytest.mark.integration
+def test_landmarks_on_real_clip_are_typed_and_plausible(data_dir, pose_estimator_factory):
+    from coach.video import VideoFileSource
+
+    src = VideoFileSource(data_dir / "pushfit/videos/correct/correct51.mp4")
+    est = pose_estimator_factory()
+    res = [est(f.image, f.t_s) for f in src]
+    found = [r.primary for r in res if r.found]
+    assert len(found) >= 0.95 * len(res)
+    p = found[len(found) // 2]
+    assert p.image_xy.shape == (N_LANDMARKS, 2) and p.world_xyz.shape == (N_LANDMARKS, 3)
+    # world landmarks are metres about the hips: a body spans roughly 1-2.5 m, hips near the origin
+    span = np.nanmax(p.world_xyz, axis=0) - np.nanmin(p.world_xyz, axis=0)
+    assert 0.8 < span.max() < 2.5
+    hips = p.world_xyz[[23, 24]].mean(axis=0)
+    assert np.linalg.norm(hips) < 0.1
+
+
+@pytest.mark.integration
+def test_num_poses_finds_both_people(data_dir, pose_estimator_factory):
+    from coach.video import VideoFileSource
+
+    src = VideoFileSource(data_dir / "more_exercises/kaiakol__computervision/jumpingjack_correct_001.mp4",
+                          max_side=640)
+    est = pose_estimator_factory(num_poses=2)
+    counts = [len(est(f.image, f.t_s).poses) for f in src]
+    assert np.mean(np.array(counts) == 2) > 0.8
