@@ -93,12 +93,14 @@ def _plane_angle(v: np.ndarray, down: np.ndarray, toward: np.ndarray) -> np.ndar
 
 
 def joint_angles(seq: PoseSequence | np.ndarray, min_visibility: float | None = None,
-                 visibility: np.ndarray | None = None, dims: int | None = None) -> dict[str, np.ndarray]:
+                 visibility: np.ndarray | None = None, dims: int | None = None,
+                 names=None) -> dict[str, np.ndarray]:
     """All angles of :data:`ANGLE_NAMES` as ``{name: (T,) float64 degrees}`` (see the module docstring).
 
     ``seq`` is a :class:`PoseSequence` or a world array (T, 33, 3). With ``min_visibility``, landmarks less
     visible than that count as missing. ``dims`` (2 or 3) defaults to ``seq.meta["dims"]`` or 3; with 2, the
-    shoulder flexion/abduction split is NaN (it needs depth).
+    shoulder flexion/abduction split is NaN (it needs depth). ``names`` limits the work to those angles (live
+    use, one frame at a time).
     """
     if isinstance(seq, PoseSequence):
         w = seq.world_xyz.astype(np.float64)
@@ -118,6 +120,10 @@ def joint_angles(seq: PoseSequence | np.ndarray, min_visibility: float | None = 
     def p(name: str) -> np.ndarray:
         return w[:, LM[name]]
 
+    want = set(ANGLE_NAMES if names is None else names)
+    unknown = want - set(ANGLE_NAMES)
+    if unknown:
+        raise ValueError(f"unknown angle names {sorted(unknown)}")
     up, right, forward = body_frame(w)
     down = -up
     if dims < 3:
@@ -125,14 +131,23 @@ def joint_angles(seq: PoseSequence | np.ndarray, min_visibility: float | None = 
     out: dict[str, np.ndarray] = {}
     for side in SIDES:
         s = side + "_"
-        out[s + "ankle"] = 90.0 - angle_between(p(s + "knee") - p(s + "ankle"), p(s + "foot_index") - p(s + "heel"))
-        out[s + "knee"] = 180.0 - inner_angle(p(s + "hip"), p(s + "knee"), p(s + "ankle"))
-        out[s + "hip"] = angle_between(p(s + "knee") - p(s + "hip"), down)
+        if s + "ankle" in want:
+            out[s + "ankle"] = 90.0 - angle_between(p(s + "knee") - p(s + "ankle"),
+                                                    p(s + "foot_index") - p(s + "heel"))
+        if s + "knee" in want:
+            out[s + "knee"] = 180.0 - inner_angle(p(s + "hip"), p(s + "knee"), p(s + "ankle"))
+        if s + "hip" in want:
+            out[s + "hip"] = angle_between(p(s + "knee") - p(s + "hip"), down)
         arm = p(s + "elbow") - p(s + "shoulder")
-        out[s + "shoulder"] = angle_between(arm, down)
+        if s + "shoulder" in want:
+            out[s + "shoulder"] = angle_between(arm, down)
         outward = right if side == "right" else -right
-        out[s + "shoulder_flexion"] = _plane_angle(arm, down, forward)
-        out[s + "shoulder_abduction"] = _plane_angle(arm, down, outward)
-        out[s + "elbow"] = 180.0 - inner_angle(p(s + "shoulder"), p(s + "elbow"), p(s + "wrist"))
-    out["trunk"] = angle_between(up, np.array([0.0, -1.0, 0.0]))
-    return {k: out[k] for k in ANGLE_NAMES}
+        if s + "shoulder_flexion" in want:
+            out[s + "shoulder_flexion"] = _plane_angle(arm, down, forward)
+        if s + "shoulder_abduction" in want:
+            out[s + "shoulder_abduction"] = _plane_angle(arm, down, outward)
+        if s + "elbow" in want:
+            out[s + "elbow"] = 180.0 - inner_angle(p(s + "shoulder"), p(s + "elbow"), p(s + "wrist"))
+    if "trunk" in want:
+        out["trunk"] = angle_between(up, np.array([0.0, -1.0, 0.0]))
+    return {k: out[k] for k in ANGLE_NAMES if k in out}

@@ -1,0 +1,30 @@
+"""The per-frame record the coaching loop keeps, and turning a run of them into arrays for measuring."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach.measures import Frames
+
+VIS = 0.5  # landmarks less visible than this count as not seen
+
+
+@dataclass
+class FrameRecord:
+    i: int
+    t: float
+    world: np.ndarray  # (33, 3)
+    vis: np.ndarray  # (33,)
+    img: np.ndarray  # (33, 2)
+    present: bool
+    settled: bool = True  # present long enough for the landmarks to be steady
+    signal: float = float("nan")
+    residual: np.ndarray | None = None
+
+
+def stack(records: list[FrameRecord], image_size: tuple[int, int] | None) -> tuple[Frames, np.ndarray]:
+    """Measurable frames and their times for a run of records."""
+    frames = Frames(np.stack([f.world for f in records]), np.stack([f.vis for f in records]), VIS,
+                    np.stack([f.img for f in records]), image_size)
+    return frames, np.array([f.t for f in records])

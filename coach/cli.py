@@ -1,0 +1,84 @@
+"""The ``coach`` command line: ``coach analyze VIDEO``, ``coach train``, ``coach evaluate``, ...
+
+Errors a user can cause print one line (``coach: error: ...`` saying what to do) and exit non-zero, without a
+traceback (``--debug`` shows it).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from coach.errors import CoachError
+
+log = logging.getLogger("coach")
+
+
+def _add_analyze(sub) -> None:
+    p = sub.add_parser("analyze", help="analyse a recorded video: landmarks, reps, faults, annotated video",
+                       description="Analyse a recorded exercise video. Writes landmarks (.npz, .csv), an annotated "
+                                   "H.264 MP4, OpenSim .trc/.mot exports, reps.csv and summary.json into --out.")
+    p.add_argument("video", type=Path, help="video file (MP4, MOV, AVI, WebM, ...)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default: ./coach_out/<video name>); re-running replaces its files")
+    p.add_argument("--exercise", default="auto", help="exercise id (see `coach exercises`) or 'auto' to recognise it")
+    p.add_argument("--pose-model", type=Path, default=None,
+                   help="pose landmarker .task bundle (default: assets/pose_landmarker_full.task)")
+    p.add_argument("--num-poses", type=int, default=1, help="people to detect per frame (the first is coached)")
+    p.add_argument("--no-video", action="store_true", help="skip the annotated video (faster)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_analyze)
+
+
+def _cmd_analyze(args) -> int:
+    from coach.analyze import analyze_video
+
+    out = args.out or Path("coach_out") / args.video.stem
+    result = analyze_video(args.video, out, exercise=args.exercise, pose_model=args.pose_model,
+                           num_poses=args.num_poses, write_video=not args.no_video,
+                           progress=not args.no_progress)
+    print(result.report())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="coach", description="Camera-based exercise-form coach.")
+    ap.add_argument("--debug", action="store_true", help="verbose logs and full tracebacks")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    _add_analyze(sub)
+    for extra in _EXTRA_COMMANDS:
+        extra(sub)
+    return ap
+
+
+# Later commands register here (train, evaluate, exercises, ...), each a function(subparsers).
+_EXTRA_COMMANDS: list = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except CoachError as e:
+        if args.debug:
+            raise
+        print(f"coach: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("coach: interrupted (finished outputs were kept; partial ones removed)", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug, not the user's doing: still one line unless --debug
+        if args.debug:
+            raise
+        print(f"coach: internal error: {type(e).__name__}: {e} (re-run with --debug for details and report it)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,451 @@
+"""The coaching loop: ``Coach.process(frame) -> Feedback``, the one loop used by the CLI, the live page and the
+review page.
+
+Per frame: pose (when given an image) -> visibility check -> the exercise's rep signal -> streaming rep
+counter -> the physics simulator's per-joint residuals -> on each finished rep: checks, diagnosis, quality,
+cue. Timestamps are float seconds, so it is frame-rate independent. When the exercise is "auto", a
+:class:`~coach.recognize.Recogniser` watches the first reps and the coach says which exercise it assumed; the
+frames seen until then are replayed so no rep is lost.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from coach.buffer import VIS, FrameRecord, stack
+from coach.cues import Cue, CueEngine
+from coach.diagnosis import (Fault, ModelVerdict, RepReport, aggregate, camera_view, explain, failed_checks,
+                             measure_faults, model_fault, posture_ok, quality_score, rep_metrics, rep_values,
+                             view_matches)
+from coach.errors import ExerciseError
+from coach.exercises import Exercise, get_exercise, load_catalogue
+from coach.measures import GROUPS, Frames, compute
+from coach.reps import Rep, RepCounter
+from coach.types import LM, PoseFrame, PoseResult
+
+log = logging.getLogger(__name__)
+
+SETUP_MESSAGES = {
+    "nobody": "Step into view so I can see you",
+    "legs": "Step back so I can see all of you: your legs are out of view",
+    "upper": "Move back or tilt the camera up: your upper body is out of view",
+    "body": "Step back so I can see all of you",
+}
+_LOWER = {"hips", "knees", "ankles", "feet"}
+SETTLE_S = 0.25
+
+
+@dataclass(frozen=True)
+class HoldReport:
+    """A hold (plank): time in position, time under good form, and the faults seen with their durations."""
+
+    in_position_s: float
+    good_form_s: float
+    fault_s: dict  # fault code -> seconds
+    faults: tuple[Fault, ...]  # the latest evidence of each fault seen
+    quality: int
+
+    def to_dict(self) -> dict:
+        return {"in_position_s": round(self.in_position_s, 2), "good_form_s": round(self.good_form_s, 2),
+                "fault_s": {k: round(v, 2) for k, v in self.fault_s.items()}, "quality": self.quality,
+                "faults": [f.to_dict() for f in self.faults]}
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What the coach has to say after one frame."""
+
+    t_s: float
+    status: str  # "no_person", "not_visible", "recognising", "active"
+    exercise: str | None  # catalogue id (None while recognising)
+    exercise_name: str
+    recognised: bool  # True when the exercise was recognised rather than chosen
+    rep_count: int  # full reps
+    partial_count: int
+    phase: str  # "rest", "in", "out"
+    progress: float  # 0..1 into the current rep's range
+    pose: PoseFrame | None
+    message: str = ""  # setup / status line for the screen
+    cue: Cue | None = None  # a cue issued at this frame (speak it)
+    display_cue: Cue | None = None  # the cue to keep on screen (the latest, for a few seconds)
+    new_reps: tuple[RepReport, ...] = ()
+    highlight: tuple[str, ...] = ()  # landmarks to mark in a fault colour
+    hold: HoldReport | None = None
+    view: str = ""
+
+    @property
+    def visible(self) -> bool:
+        return self.status in ("recognising", "active")
+
+
+class Coach:
+    """Coaching for one person and one exercise (or "auto").
+
+    ``process`` takes a :class:`~coach.video.VideoFrame` (the pose is estimated here), a
+    :class:`~coach.types.PoseResult`, or a :class:`~coach.types.PoseFrame`. ``finish`` ends the set.
+    """
+
+    def __init__(self, exercise: str | Exercise = "auto", *, catalogue: dict[str, Exercise] | None = None,
+                 models=None, use_model: bool = True, estimator=None, pose_model=None, num_poses: int = 1,
+                 buffer_s: float = 90.0, image_size: tuple[int, int] | None = None, cue_engine: CueEngine | None = None,
+                 say_exercise: bool = True):
+        self.catalogue = catalogue if catalogue is not None else load_catalogue()
+        from coach.models import ModelStore
+
+        self.models = models if models is not None else ModelStore()
+        self.use_model = use_model
+        self._estimator = estimator
+        self._pose_model, self._num_poses = pose_model, num_poses
+        self.image_size = image_size
+        self.cues = cue_engine or CueEngine()
+        self.say_exercise = say_exercise
+        self.buffer_s = buffer_s
+        self._buf: deque[FrameRecord] = deque()
+        self._i = -1
+        self.reports: list[RepReport] = []
+        self.cue_log: list[Cue] = []
+        self.rejected: list[tuple[Rep, str]] = []  # movements that were not reps of this exercise, and why
+        self._display: Cue | None = None
+        self.exercise: Exercise | None = None
+        self.recognised = False
+        self._recogniser = None
+        self._counter: RepCounter | None = None
+        self._stream = None
+        self._model = None
+        self._hold = None
+        self._last_t = None
+        self._present_since: float | None = None
+        self.view = ""
+        if isinstance(exercise, Exercise):
+            self._start(exercise, recognised=False)
+        elif exercise in (None, "", "auto"):
+            from coach.recognize import Recogniser
+
+            self._recogniser = Recogniser(self.catalogue)
+        else:
+            self._start(get_exercise(exercise, self.catalogue), recognised=False)
+
+    # ------------------------------------------------------------------------------------------------------------
+    def _start(self, ex: Exercise, recognised: bool) -> None:
+        self.exercise = ex
+        self.recognised = recognised
+        self._counter = RepCounter(ex.signal) if ex.kind == "reps" else None
+        self._model = self.models.get(ex) if self.use_model else None
+        self._stream = self._model.simulator.stream() if self._model is not None else None
+        self._hold = _HoldTracker(ex) if ex.kind == "hold" else None
+
+    @property
+    def rep_count(self) -> int:
+        return sum(1 for r in self.reports if not r.rep.partial)
+
+    @property
+    def partial_count(self) -> int:
+        return sum(1 for r in self.reports if r.rep.partial)
+
+    # ------------------------------------------------------------------------------------------------------------
+    def _pose_of(self, item) -> tuple[float, PoseFrame | None]:
+        if isinstance(item, PoseFrame):
+            return item.t_s, item
+        if isinstance(item, PoseResult):
+            if item.image_size and self.image_size is None:
+                self.image_size = item.image_size
+            return item.t_s, item.primary
+        image = getattr(item, "image", None)
+        if image is None:
+            raise TypeError(f"Coach.process takes a VideoFrame, PoseResult or PoseFrame, not {type(item).__name__}")
+        if self._estimator is None:
+            from coach.pose import PoseEstimator
+
+            self._estimator = PoseEstimator(self._pose_model, num_poses=self._num_poses)
+        res = self._estimator(image, item.t_s)
+        if self.image_size is None:
+            self.image_size = res.image_size
+        return res.t_s, res.primary
+
+    def process(self, item) -> Feedback:
+        t, pose = self._pose_of(item)
+        if self._last_t is not None and t <= self._last_t:
+            t = self._last_t + 1e-3  # time must move forward (a repeated webcam timestamp)
+        self._last_t = t
+        self._i += 1
+        if pose is None:
+            fr = FrameRecord(self._i, t, np.full((33, 3), np.nan), np.zeros(33), np.full((33, 2), np.nan), False)
+        else:
+            fr = FrameRecord(self._i, t, pose.world_xyz.astype(np.float64), pose.visibility.astype(np.float64),
+                        pose.image_xy.astype(np.float64), True)
+        # MediaPipe's first frames after it finds a person (walking in, a fade-in) are unsteady: count from
+        # SETTLE_S after that.
+        if pose is None:
+            self._present_since = None
+        elif self._present_since is None:
+            # in view from the very first frame: nothing to settle
+            self._present_since = t if self._i > 0 else -np.inf
+        fr.settled = pose is not None and t - self._present_since >= SETTLE_S
+        self._buf.append(fr)
+        while self._buf and self._buf[0].t < t - self.buffer_s:
+            self._buf.popleft()
+
+        cue: Cue | None = None
+        new_reps: list[RepReport] = []
+        missing = self._missing_groups(fr)
+        status = "no_person" if pose is None else ("not_visible" if missing else "active")
+        message = ""
+        if status != "active":
+            message = SETUP_MESSAGES["nobody"] if pose is None else self._setup_message(missing)
+
+        if self.exercise is None:
+            assert self._recogniser is not None
+            choice = self._recogniser.update(fr, self.image_size)
+            if choice is not None:
+                cue = self._lock_in(choice, t)
+            elif status == "active":
+                status = "recognising"
+                message = "Start your set: I'll recognise the exercise"
+        else:
+            new_reps, cue_rep = self._step(fr)
+            cue = cue or cue_rep
+
+        if status in ("no_person", "not_visible") and self.exercise is not None:
+            setup = self.cues.setup(message, t)
+            if setup is not None and cue is None:
+                cue = setup
+        if cue is not None:
+            self.cue_log.append(cue)
+            self._display = cue
+        display = self._display if self._display is not None and t - self._display.t_s <= 3.0 else None
+        highlight = ()
+        if display is not None and display.kind == "fault" and new_reps:
+            highlight = new_reps[-1].faults[0].joints if new_reps[-1].faults else ()
+        elif display is not None and display.kind == "fault" and self.reports:
+            last = self.reports[-1]
+            highlight = last.faults[0].joints if last.faults else ()
+        elif display is not None and display.kind == "fault" and self._hold is not None:
+            highlight = self._hold.current_joints()
+        ex = self.exercise
+        return Feedback(
+            t_s=t, status=status, exercise=ex.id if ex else None, exercise_name=ex.name if ex else "",
+            recognised=self.recognised, rep_count=self.rep_count, partial_count=self.partial_count,
+            phase=self._counter.phase if self._counter else "rest",
+            progress=self._counter.progress() if self._counter else 0.0, pose=pose, message=message, cue=cue,
+            display_cue=display, new_reps=tuple(new_reps), highlight=tuple(highlight),
+            hold=self._hold.report() if self._hold else None, view=self.view)
+
+    # ------------------------------------------------------------------------------------------------------------
+    def _required(self) -> tuple[str, ...]:
+        if self.exercise is not None and self.exercise.required:
+            return self.exercise.required
+        return ("shoulders", "hips")
+
+    def _missing_groups(self, fr: FrameRecord) -> list[str]:
+        if not fr.present:
+            return list(self._required())
+        missing = []
+        for g in self._required():
+            idx = [LM[n] for n in GROUPS[g]]
+            xy = fr.img[idx]
+            inside = (xy > -0.01).all(axis=1) & (xy < 1.01).all(axis=1)
+            if not ((fr.vis[idx] >= VIS) & inside).any():
+                missing.append(g)
+        return missing
+
+    @staticmethod
+    def _setup_message(missing: list[str]) -> str:
+        if missing and all(g in _LOWER for g in missing):
+            return SETUP_MESSAGES["legs"]
+        if missing and not any(g in _LOWER for g in missing):
+            return SETUP_MESSAGES["upper"]
+        return SETUP_MESSAGES["body"]
+
+    def _signal(self, fr: FrameRecord) -> float:
+        if not fr.settled or self.exercise is None or self.exercise.signal is None:
+            return float("nan")
+        f = Frames(fr.world[None], fr.vis[None], VIS)
+        return float(compute(self.exercise.signal.measure, f)[0])
+
+    def _residual(self, fr: FrameRecord) -> np.ndarray | None:
+        if self._stream is None:
+            return None
+        from coach.body import landmarks_to_joints
+
+        if not fr.present:
+            return None
+        pos, mask = landmarks_to_joints(fr.world, fr.vis, self._model.simulator.skeleton)
+        return self._stream.update(pos, mask, fr.t)
+
+    def _step(self, fr: FrameRecord, speak: bool = True) -> tuple[list[RepReport], Cue | None]:
+        fr.signal = self._signal(fr)
+        fr.residual = self._residual(fr)
+        if self._hold is not None:
+            cue = self._hold.update(fr, self._window(fr.t - 1.0, fr.t), self.cues, self.image_size)
+            return [], cue if speak else None
+        reps = self._counter.update(fr.t, fr.signal)
+        return self._handle(reps, speak)
+
+    def _handle(self, reps: list[Rep], speak: bool) -> tuple[list[RepReport], Cue | None]:
+        out, cue = [], None
+        for rep in reps:
+            report = self._diagnose(rep)
+            if report is None:
+                continue
+            visible = not self._missing_groups(self._buf[-1]) if self._buf else False
+            c = self.cues.for_rep(report, self._buf[-1].t if self._buf else rep.end_s,
+                                  self.exercise.good_cue, fully_visible=visible)
+            report = replace(report, cue=c.text if c else "")
+            self.reports.append(report)
+            out.append(report)
+            if speak and c is not None:
+                cue = c  # one cue per frame: the latest rep's
+        return out, cue
+
+    def _window(self, t0: float, t1: float) -> list[FrameRecord]:
+        return [f for f in self._buf if t0 <= f.t <= t1]
+
+    def _diagnose(self, rep: Rep) -> RepReport | None:
+        ex = self.exercise
+        frames_list = self._window(rep.start_s, rep.end_s)
+        if len(frames_list) < 2:
+            return None
+        frames, t = stack(frames_list, self.image_size)
+        values = rep_values(ex, frames, t, rep)
+        if not rep.partial or rep.reason == "cut short":
+            if not posture_ok(ex, frames):
+                self.rejected.append((rep, "posture"))
+                return None
+            bad = failed_checks(ex, values)
+            if bad:
+                self.rejected.append((rep, bad[0].why or bad[0].measure))
+                return None
+        view = camera_view(frames)
+        self.view = view
+        faults = measure_faults(ex, values, frames, view) if not rep.partial or rep.reason == "cut short" else []
+        verdict = None
+        if self._model is not None and not rep.partial:
+            res = [f.residual for f in frames_list if f.residual is not None]
+            if len(res) >= 4:
+                verdict = self._model.verdict(np.stack(res))
+                mf = model_fault(ex, verdict, self._model.threshold)
+                if mf is not None and not faults:
+                    faults.append(mf)
+        faults = explain(faults)
+        signal = np.array([f.signal for f in frames_list])
+        metrics = rep_metrics(ex, frames, t, rep, signal)
+        rep = replace(rep, index=len(self.reports) + 1)
+        return RepReport(rep, tuple(faults), quality_score(faults, rep, verdict), metrics, values, view, verdict)
+
+    # ------------------------------------------------------------------------------------------------------------
+    def _lock_in(self, ex: Exercise, t: float) -> Cue | None:
+        """The recogniser chose: start coaching and replay what was seen so far (without speaking old cues)."""
+        self._start(ex, recognised=True)
+        frames = list(self._buf)
+        for fr in frames:
+            self._step(fr, speak=False)
+        if not self.say_exercise:
+            return None
+        n = self.rep_count
+        extra = f" ({n} rep{'s' if n != 1 else ''} so far)" if n else ""
+        return Cue(f"Looks like {ex.name.lower()}{extra}", "info", t)
+
+    def finish(self) -> list[RepReport]:
+        """End of the set or recording: the movement in progress becomes a rep (full or partial)."""
+        out: list[RepReport] = []
+        if self.exercise is None and self._recogniser is not None:
+            choice = self._recogniser.best_guess()
+            if choice is not None:
+                cue = self._lock_in(choice, self._last_t or 0.0)
+                if cue is not None:
+                    self.cue_log.append(cue)
+        if self._counter is not None:
+            reps, cue = self._handle(self._counter.flush(), speak=True)
+            out.extend(reps)
+            if cue is not None:
+                self.cue_log.append(cue)
+        return out
+
+    def close(self) -> None:
+        if self._estimator is not None:
+            self._estimator.close()
+            self._estimator = None
+
+    def set_summary(self) -> dict:
+        """Per-set summary: reps, good reps, most frequent fault, tempo, range."""
+        reps = [r for r in self.reports if not r.rep.partial]
+        counts: dict[str, int] = {}
+        for r in self.reports:
+            for f in r.faults:
+                counts[f.code] = counts.get(f.code, 0) + 1
+        top = max(counts, key=counts.get) if counts else None
+
+        def mean(key):
+            v = [r.metrics.get(key) for r in reps if r.metrics.get(key) is not None]
+            return float(np.mean(v)) if v else None
+
+        return {
+            "rep_count": len(reps), "partial_count": self.partial_count,
+            "good_reps": sum(1 for r in reps if not r.faults),
+            "mean_quality": float(np.mean([r.quality for r in reps])) if reps else None,
+            "most_frequent_fault": top, "fault_counts": counts,
+            "mean_duration_s": mean("duration_s"), "mean_eccentric_s": mean("eccentric_s"),
+            "mean_concentric_s": mean("concentric_s"), "mean_rom": mean("rom"),
+            "mean_concentric_velocity_m_s": mean("concentric_velocity_m_s"),
+            "velocity_loss_pct": _velocity_loss(reps),
+            "hold": self._hold.report().to_dict() if self._hold else None,
+        }
+
+
+def _velocity_loss(reps: list[RepReport]) -> float | None:
+    """Velocity loss over the set (%), best rep against the last: what velocity-based training dosing uses."""
+    v = [r.metrics.get("concentric_velocity_m_s") for r in reps]
+    v = [x for x in v if x is not None and x > 0]
+    if len(v) < 2:
+        return None
+    return float(100.0 * (max(v) - v[-1]) / max(v))
+
+
+class _HoldTracker:
+    """Time in position and under good form for a hold; its faults evaluated on the last second."""
+
+    def __init__(self, ex: Exercise):
+        self.ex = ex
+        self.in_position_s = 0.0
+        self.good_s = 0.0
+        self.fault_s: dict[str, float] = {}
+        self.latest: dict[str, Fault] = {}
+        self._current: list[Fault] = []
+        self._last_t: float | None = None
+
+    def update(self, fr: FrameRecord, window: list[FrameRecord], cues: CueEngine, image_size) -> Cue | None:
+        dt = 0.0 if self._last_t is None else min(fr.t - self._last_t, 0.5)
+        self._last_t = fr.t
+        if not fr.present or len(window) < 3:
+            self._current = []
+            return None
+        frames, t = stack(window, image_size)
+        if not posture_ok(self.ex, frames):
+            self._current = []
+            return None
+        view = camera_view(frames)
+        values = {}
+        for rule in self.ex.faults:
+            key = f"{rule.measure}@{rule.at}"
+            if key not in values:
+                values[key] = aggregate(compute(rule.measure, frames), t, rule.at)
+        faults = explain(measure_faults(self.ex, values, frames, view))
+        self._current = faults
+        self.in_position_s += dt
+        if faults:
+            for f in faults:
+                self.fault_s[f.code] = self.fault_s.get(f.code, 0.0) + dt
+                self.latest[f.code] = f
+        else:
+            self.good_s += dt
+        return cues.for_hold(faults, fr.t)
+
+    def current_joints(self) -> tuple[str, ...]:
+        return self._current[0].joints if self._current else ()
+
+    def report(self) -> HoldReport:
+        q = int(round(100 * self.good_s / self.in_position_s)) if self.in_position_s > 0 else 0
+        return HoldReport(self.in_position_s, self.good_s, dict(self.fault_s), tuple(self.latest.values()), q)
