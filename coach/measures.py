@@ -84,9 +84,13 @@ class Frames:
             return np.nanmean(pts, axis=1)
 
     def img_torso(self) -> float:
-        """Median torso length in the image (isotropic units): the unit of image measures."""
+        """The body's size in the picture (isotropic units), the unit of image measures: the median torso
+        length, or 1.2 shoulder widths when that is larger (a torso seen end-on, as in a push-up filmed from
+        the front, looks short)."""
         with _quiet():
-            d = np.linalg.norm(self.img_mid("shoulders") - self.img_mid("hips"), axis=-1)
+            torso = np.linalg.norm(self.img_mid("shoulders") - self.img_mid("hips"), axis=-1)
+            width = np.linalg.norm(self.img[:, LM["left_shoulder"]] - self.img[:, LM["right_shoulder"]], axis=-1)
+            d = np.fmax(torso, 1.2 * width)
             v = float(np.nanmedian(d)) if np.isfinite(d).any() else float("nan")
         return v if v > 1e-6 else float("nan")
 

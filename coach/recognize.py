@@ -70,8 +70,8 @@ class Recogniser:
                     self._vet(e, rep)
 
     def _vet(self, e: Exercise, rep: Rep) -> None:
-        if rep.partial:
-            return
+        if rep.partial and rep.reason != "cut short":
+            return  # half a rep at the edge of the recording says little
         recs = [f for f in self._hist if rep.start_s <= f.t <= rep.end_s]
         if len(recs) < 3:
             return
@@ -82,9 +82,9 @@ class Recogniser:
         if bad:
             log.debug("%s rep at %.1fs rejected: %s", e.id, rep.turn_s, bad[0].why)
             return
-        score = min(rep.amplitude / e.signal.full_range, 3.0)
+        score = min(rep.amplitude / e.signal.full_range, 3.0) * (0.5 if rep.partial else 1.0)
         self.evidence[e.id].append((rep, score))
-        if self._first_t is None:
+        if self._first_t is None and not rep.partial:  # a full rep decides; shorter ones only break ties at the end
             self._first_t = rep.end_s
 
     def _decide(self, t: float) -> Exercise | None:

@@ -35,7 +35,8 @@ SETUP_MESSAGES = {
     "body": "Step back so I can see all of you",
 }
 _LOWER = {"hips", "knees", "ankles", "feet"}
-SETTLE_S = 0.25
+SETTLE_S = 0.25  # after someone appears (not after a dropout shorter than ABSENT_S)
+ABSENT_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class Coach:
         self._hold = None
         self._last_t = None
         self._present_since: float | None = None
+        self._absent_since: float | None = None
         self.view = ""
         if isinstance(exercise, Exercise):
             self._start(exercise, recognised=False)
@@ -179,10 +181,15 @@ class Coach:
         # MediaPipe's first frames after it finds a person (walking in, a fade-in) are unsteady: count from
         # SETTLE_S after that.
         if pose is None:
-            self._present_since = None
-        elif self._present_since is None:
-            # in view from the very first frame: nothing to settle
-            self._present_since = t if self._i > 0 else -np.inf
+            if self._absent_since is None:
+                self._absent_since = t
+            if t - self._absent_since > ABSENT_S:
+                self._present_since = None
+        else:
+            self._absent_since = None
+            if self._present_since is None:
+                # in view from the very first frame: nothing to settle
+                self._present_since = t if self._i > 0 else -np.inf
         fr.settled = pose is not None and t - self._present_since >= SETTLE_S
         self._buf.append(fr)
         while self._buf and self._buf[0].t < t - self.buffer_s:

@@ -1,0 +1,321 @@
+"""Recorded video -> everything a coach or physiotherapist needs: landmarks, reps with faults and cues,
+an annotated H.264 video, OpenSim exports and ``summary.json`` (the versioned contract described by
+``assets/schemas/summary.schema.json``).
+
+One pass over the video: pose -> :class:`~coach.session.Coach` (the same loop as live coaching) -> overlay ->
+encoder. Overlay drawing and encoding run in a worker thread, overlapping the pose model. Outputs are written
+into a staging folder beside ``out_dir`` and moved in when the analysis is complete, ``summary.json`` last:
+nothing half-written is ever left under ``out_dir``; a re-run replaces the files it writes.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import logging
+import os
+import queue
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from coach.errors import NoPersonError, OutputError
+from coach.exercises import get_exercise, load_catalogue
+from coach.session import Coach, Feedback
+from coach.types import PoseResult, PoseSequence
+from coach.video import VideoFileSource
+
+log = logging.getLogger(__name__)
+
+SUMMARY_SCHEMA = "coach.summary"
+SUMMARY_VERSION = 1
+FILES = {
+    "summary": "summary.json",
+    "reps_csv": "reps.csv",
+    "annotated_video": "annotated.mp4",
+    "landmarks_npz": "landmarks.npz",
+    "landmarks_csv": "landmarks.csv",
+    "trc": "markers.trc",
+    "mot": "angles.mot",
+}
+CUE_COLORS = {"fault": (255, 120, 90), "good": (120, 235, 120), "setup": (255, 215, 90), "info": (150, 200, 255)}
+HIGHLIGHT = (255, 60, 60)
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class AnalysisResult:
+    out_dir: Path
+    files: dict[str, Path]
+    summary: dict
+    sequence: PoseSequence
+    coach: Coach | None = field(default=None, repr=False)
+
+    def report(self) -> str:
+        """A short plain-text report for the terminal."""
+        s = self.summary
+        lines = [f"{Path(s['video']['path']).name}: {s['video']['duration_s']:.1f} s, person found on "
+                 f"{100 * s['pose']['detected_fraction']:.0f}% of frames"]
+        if s["exercise"] is None:
+            lines.append("exercise: not recognised (no rep of a catalogue exercise seen); pass --exercise")
+        else:
+            how = "recognised" if s["exercise_source"] == "recognised" else "given"
+            lines.append(f"exercise: {s['exercise_name']} ({s['exercise']}, {how}), camera view: {s['view'] or '?'}")
+        if s["kind"] == "hold" and s.get("hold"):
+            h = s["hold"]
+            lines.append(f"hold: {h['in_position_s']:.1f} s in position, {h['good_form_s']:.1f} s under good form "
+                         f"(quality {h['quality']})")
+            for code, secs in h["fault_s"].items():
+                lines.append(f"  {code}: {secs:.1f} s")
+        elif s["exercise"] is not None:
+            lines.append(f"reps: {s['rep_count']} full ({s['good_reps']} good), {s['partial_count']} partial")
+            for r in s["reps"]:
+                tag = f"partial ({r['partial_reason']})" if r["partial"] else f"quality {r['quality']:3d}"
+                faults = "; ".join(d["evidence"] for d in r["fault_details"]) or "clean"
+                cue = f"  -> {r['cue']}" if r["cue"] else ""
+                lines.append(f"  #{r['index']:<2d} {r['start_s']:6.2f}-{r['end_s']:6.2f} s  {tag}  {faults}{cue}")
+        for w in s["warnings"]:
+            lines.append(f"warning: {w}")
+        lines.append(f"outputs in {self.out_dir}/: " + ", ".join(p.name for p in self.files.values()))
+        return "\n".join(lines)
+
+
+def _staging_dir(out_dir: Path) -> Path:
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise OutputError(f"{out_dir} exists and is not a folder; choose another --out")
+        stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+        out_dir.mkdir(exist_ok=True)
+        probe = out_dir / ".coach-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OutputError:
+        raise
+    except OSError as e:
+        raise OutputError(f"cannot write to {out_dir} ({e.strerror or e}); choose a writable folder with --out") \
+            from None
+    return stage
+
+
+class _Renderer(threading.Thread):
+    """Draws the overlay and encodes frames in a worker thread (both release the GIL in C)."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+        super().__init__(daemon=True, name="coach-video-writer")
+        from coach.video import AnnotatedVideoWriter
+
+        self.q: queue.Queue = queue.Queue(maxsize=16)
+        self.error: BaseException | None = None
+        self._writer = AnnotatedVideoWriter(path, fps, size)
+
+    def run(self) -> None:
+        from coach.overlay import annotate
+
+        try:
+            with self._writer as w:
+                while True:
+                    item = self.q.get()
+                    if item is None:
+                        break
+                    image, t_s, pose, lines, highlight = item
+                    w.write(annotate(image, pose, lines, highlight), t_s)
+        except BaseException as e:  # reported to the main thread
+            self.error = e
+            while True:  # drain so the producer never blocks
+                try:
+                    if self.q.get_nowait() is None:
+                        break
+                except queue.Empty:
+                    break
+
+    def put(self, item) -> None:
+        if self.error is not None:
+            raise self.error
+        self.q.put(item)
+
+    def finish(self) -> None:
+        self.q.put(None)
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
+def hud_lines(fb: Feedback) -> list:
+    """What the annotated video (and the live view) shows: exercise, reps, the current cue or prompt."""
+    lines: list = []
+    if fb.exercise:
+        lines.append(fb.exercise_name + (" (recognised)" if fb.recognised else ""))
+    elif fb.status == "recognising":
+        lines.append("Recognising the exercise...")
+    if fb.hold is not None:
+        lines.append(f"Hold {fb.hold.in_position_s:4.1f} s  good form {fb.hold.good_form_s:4.1f} s")
+    elif fb.exercise:
+        extra = f"  (+{fb.partial_count} partial)" if fb.partial_count else ""
+        lines.append(f"Reps: {fb.rep_count}{extra}")
+    if fb.status in ("no_person", "not_visible") and fb.message:
+        lines.append((fb.message, CUE_COLORS["setup"]))
+    elif fb.display_cue is not None:
+        lines.append((fb.display_cue.text, CUE_COLORS.get(fb.display_cue.kind, (255, 255, 255))))
+    return lines
+
+
+def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise: str = "auto",
+                  pose_model: str | os.PathLike | None = None, num_poses: int = 1, write_video: bool = True,
+                  progress: bool | Progress = True, use_model: bool = True, models=None) -> AnalysisResult:
+    video, out_dir = Path(video), Path(out_dir)
+    catalogue = load_catalogue()
+    if exercise not in (None, "", "auto"):
+        get_exercise(exercise, catalogue)  # unknown id: fail before reading the video
+    src = VideoFileSource(video)  # missing / unreadable: fails here, before anything is written
+    from coach.pose import PoseEstimator
+
+    estimator = PoseEstimator(pose_model, num_poses=num_poses)
+    stage = _staging_dir(out_dir)
+    coach = Coach(exercise, catalogue=catalogue, models=models, use_model=use_model,
+                  image_size=(src.info.width, src.info.height))
+    results: list[PoseResult] = []
+    renderer = None
+    bar = None
+    try:
+        if write_video:
+            renderer = _Renderer(stage / FILES["annotated_video"], src.info.fps, (src.info.width, src.info.height))
+            renderer.start()
+        total = len(src) or None
+        if progress is True:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="frame", desc=f"analysing {video.name}", leave=False)
+        for fr in src:
+            res = estimator(fr.image, fr.t_s)
+            results.append(res)
+            fb = coach.process(res)
+            if renderer is not None:
+                hl = {j: HIGHLIGHT for j in fb.highlight}
+                renderer.put((fr.image, fr.t_s, res.primary, hud_lines(fb), hl))
+            if bar is not None:
+                bar.update(1)
+            elif callable(progress) and total and fr.index % 5 == 0:
+                progress(min(fr.index / total, 0.99), f"frame {fr.index} of {total}")
+        coach.finish()
+        if renderer is not None:
+            renderer.finish()
+            renderer = None
+        seq = PoseSequence.from_results(results, src.info.fps, source=str(video),
+                                        image_size=(src.info.width, src.info.height))
+        if not seq.present.any():
+            raise NoPersonError(f"nobody was visible in {video}: film the whole body in good light and try again")
+        summary = _write_outputs(stage, seq, coach, src, estimator, num_poses, write_video)
+        files = _move_into(stage, out_dir)
+        if callable(progress):
+            progress(1.0, "done")
+        return AnalysisResult(out_dir, files, summary, seq, coach)
+    finally:
+        if bar is not None:
+            bar.close()
+        if renderer is not None:  # failed mid-way: stop the worker, drop its half-written file
+            renderer.q.put(None)
+            renderer.join(timeout=10)
+        estimator.close()
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _move_into(stage: Path, out_dir: Path) -> dict[str, Path]:
+    files = {}
+    for key, name in FILES.items():
+        if key == "summary":
+            continue
+        src = stage / name
+        if src.exists():
+            os.replace(src, out_dir / name)
+            files[key] = out_dir / name
+        elif (out_dir / name).exists():
+            (out_dir / name).unlink()  # a stale file from an earlier run would not match this summary
+    os.replace(stage / FILES["summary"], out_dir / FILES["summary"])
+    files["summary"] = out_dir / FILES["summary"]
+    return files
+
+
+def _write_outputs(stage: Path, seq: PoseSequence, coach: Coach, src: VideoFileSource, estimator, num_poses: int,
+                   wrote_video: bool) -> dict:
+    from coach.export import write_mot, write_trc
+    from coach.io import save_csv, save_npz
+
+    warnings = []
+    save_npz(seq, stage / FILES["landmarks_npz"])
+    save_csv(seq, stage / FILES["landmarks_csv"])
+    write_trc(seq, stage / FILES["trc"])
+    try:
+        write_mot(seq, stage / FILES["mot"])
+    except Exception as e:  # too few known angles for a usable file: say so, keep the rest
+        warnings.append(f"no .mot written: {e}")
+    if seq.detected_fraction < 0.8:
+        warnings.append(f"a person was found on only {100 * seq.detected_fraction:.0f}% of frames; results may "
+                        f"miss reps (film the whole body, in good light)")
+    summary = build_summary(seq, coach, src.info, estimator.model_path, num_poses, warnings)
+    _write_reps_csv(stage / FILES["reps_csv"], summary["reps"])
+    summary["files"] = {k: v for k, v in FILES.items() if (stage / v).exists() or k == "summary"}
+    if not wrote_video:
+        summary["files"].pop("annotated_video", None)
+    (stage / FILES["summary"]).write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+    return summary
+
+
+def build_summary(seq: PoseSequence, coach: Coach, info, pose_model: Path, num_poses: int,
+                  warnings: list[str]) -> dict:
+    from coach import __version__
+
+    ex = coach.exercise
+    reps = [r.to_dict() for r in coach.reports]
+    set_summary = coach.set_summary()
+    return {
+        "schema": SUMMARY_SCHEMA, "schema_version": SUMMARY_VERSION, "coach_version": __version__,
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "video": {"path": str(info.path), "fps": round(info.fps, 4), "frames": len(seq),
+                  "duration_s": round(float(seq.t_s[-1] - seq.t_s[0]) + 1.0 / info.fps, 3),
+                  "width": info.width, "height": info.height},
+        "pose": {"model": Path(pose_model).name, "num_poses": num_poses,
+                 "detected_fraction": round(seq.detected_fraction, 4)},
+        "exercise": ex.id if ex else None, "exercise_name": ex.name if ex else None,
+        "exercise_source": "none" if ex is None else ("recognised" if coach.recognised else "given"),
+        "kind": ex.kind if ex else None, "view": coach.view or None,
+        "model": _model_info(coach),
+        "rep_count": set_summary["rep_count"], "partial_count": set_summary["partial_count"],
+        "good_reps": set_summary["good_reps"],
+        "set": {k: v for k, v in set_summary.items() if k != "hold"},
+        "reps": reps,
+        "hold": set_summary["hold"],
+        "cues": [c.to_dict() for c in coach.cue_log],
+        "warnings": warnings,
+    }
+
+
+def _model_info(coach: Coach) -> dict | None:
+    m = coach._model
+    if m is None:
+        return None
+    return {"exercise": m.exercise, "has_classifier": m.classifier is not None, "threshold": m.threshold,
+            "path": str(m.path) if m.path else None}
+
+
+REPS_CSV_COLUMNS = ["index", "start_s", "turn_s", "end_s", "partial", "partial_reason", "quality", "faults", "cue",
+                    "evidence", "duration_s", "eccentric_s", "concentric_s", "rom", "concentric_velocity_m_s",
+                    "peak_velocity_m_s"]
+
+
+def _write_reps_csv(path: Path, reps: list[dict]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(REPS_CSV_COLUMNS)
+        for r in reps:
+            m = r["metrics"]
+            w.writerow([r["index"], r["start_s"], r["turn_s"], r["end_s"], int(r["partial"]),
+                        r["partial_reason"] or "", r["quality"], ";".join(r["faults"]), r["cue"],
+                        " | ".join(d["evidence"] for d in r["fault_details"]),
+                        *(("" if m.get(k) is None else m[k]) for k in REPS_CSV_COLUMNS[10:])])
