@@ -53,8 +53,41 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-# Later commands register here (train, evaluate, exercises, ...), each a function(subparsers).
-_EXTRA_COMMANDS: list = []
+def _add_exercises(sub) -> None:
+    p = sub.add_parser("exercises", help="list the exercise catalogue (ids for --exercise)")
+    p.add_argument("id", nargs="?", help="show one exercise in detail")
+    p.set_defaults(func=_cmd_exercises)
+
+
+def _cmd_exercises(args) -> int:
+    from coach.exercises import get_exercise, load_catalogue
+    from coach.models import ModelStore
+
+    cat = load_catalogue()
+    store = ModelStore()
+    if args.id:
+        ex = get_exercise(args.id, cat)
+        print(f"{ex.id}: {ex.name} ({ex.kind}); views: {', '.join(ex.views)} (best: {ex.preferred_view})")
+        print(f"  {ex.description}")
+        if ex.signal:
+            print(f"  reps: turning point = {ex.signal.turning_point} of {ex.signal.measure}, full range >= "
+                  f"{ex.signal.full_range:g}")
+        for f in ex.faults:
+            op = f"> {f.above:g}" if f.above is not None else f"< {f.below:g}"
+            views = f" [{', '.join(f.views)}]" if f.views else ""
+            print(f"  fault {f.code}: {f.measure} at {f.at} {op}{views} -> \"{f.cue}\"")
+        folder = store.folder(ex)
+        print(f"  model: {folder if folder else 'none (the measurements alone decide)'}")
+        print(f"  file: {ex.source}")
+        return 0
+    for ex in sorted(cat.values(), key=lambda e: e.id):
+        model = "model" if store.folder(ex) else "     "
+        print(f"{ex.id:16s} {ex.kind:5s} {model}  {ex.name}: best filmed {ex.preferred_view}-on")
+    return 0
+
+
+# Later commands register here, each a function(subparsers).
+_EXTRA_COMMANDS: list = [_add_exercises]
 
 
 def main(argv: list[str] | None = None) -> int:

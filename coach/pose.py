@@ -7,16 +7,15 @@ nobody is in frame.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
 import os
-import sys
 import weakref
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from coach._native import quiet_native_stderr
 from coach.errors import ModelFileError
 from coach.paths import default_pose_model
 from coach.types import N_LANDMARKS, PoseFrame, PoseResult
@@ -41,28 +40,6 @@ def _close_all() -> None:
     # MediaPipe's own __del__ fails noisily when it runs during interpreter shutdown; close while we still can.
     for est in list(_LIVE):
         est.close()
-
-
-@contextlib.contextmanager
-def _quiet_native_stderr():
-    """Silence the C++ INFO/WARNING chatter MediaPipe prints on start-up (``COACH_DEBUG=1`` keeps it)."""
-    if os.environ.get("COACH_DEBUG"):
-        yield
-        return
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), fd)
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
 
 
 def check_model_file(path: str | os.PathLike) -> Path:
@@ -110,7 +87,7 @@ class PoseEstimator:
             output_segmentation_masks=False,
         )
         try:
-            with _quiet_native_stderr():
+            with quiet_native_stderr():
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
         except Exception as e:  # MediaPipe raises RuntimeError/ValueError with long C++ messages
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -134,7 +111,7 @@ class PoseEstimator:
         if self._warm:
             res = self._landmarker.detect_for_video(image, ms)
         else:  # the first inference logs delegate and graph warnings
-            with _quiet_native_stderr():
+            with quiet_native_stderr():
                 res = self._landmarker.detect_for_video(image, ms)
             self._warm = True
         h, w = image_rgb.shape[:2]

@@ -11,9 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import cv2
-import numpy as np
+# FFmpeg inside OpenCV logs decoding errors of damaged files from its own threads; the coach reports them itself.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8" if not os.environ.get("COACH_DEBUG") else "24")
 
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from coach._native import quiet_native_stderr
 from coach.errors import InputNotFoundError, OutputError, VideoReadError
 
 log = logging.getLogger(__name__)
@@ -56,7 +60,8 @@ class VideoFileSource:
         if self.path.is_dir():
             raise InputNotFoundError(f"{self.path} is a folder, not a video file (pass a video file)")
         self.max_side = max_side
-        cap = cv2.VideoCapture(str(self.path))
+        with quiet_native_stderr():
+            cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
             cap.release()
             raise VideoReadError(f"cannot read {self.path} as a video (corrupt, truncated or not a video; "
@@ -76,13 +81,15 @@ class VideoFileSource:
         return self.info.frame_count
 
     def __iter__(self) -> Iterator[VideoFrame]:
-        cap = cv2.VideoCapture(str(self.path))
+        with quiet_native_stderr():
+            cap = cv2.VideoCapture(str(self.path))
         fps = self.info.fps
         n = 0
         last_t = -1.0
         try:
             while True:
-                ok, bgr = cap.read()
+                with quiet_native_stderr():  # a damaged file makes FFmpeg print per frame
+                    ok, bgr = cap.read()
                 if not ok or bgr is None:
                     break
                 # Frame index / fps is robust for constant-rate video; the container's timestamp is used when

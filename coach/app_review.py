@@ -1,0 +1,292 @@
+"""The Review page's workings, without Streamlit: demo clips, running the analysis on an upload, the per-rep
+table and the plots (the exercise signal with rep boundaries; where in each rep the body strayed)."""
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from coach.paths import data_root
+
+log = logging.getLogger(__name__)
+
+#: Bundled demos: clips of the shared data folder, when it is present (label, path under the data folder).
+DEMO_CLIPS: tuple[tuple[str, str], ...] = (
+    ("Jumping jacks: 3 reps, front view (9 s)", "more_exercises/kaiakol__computervision/jumpingjack_correct_007.mp4"),
+    ("Shoulder press: 10 reps, front view (15 s)", "more_exercises/chauhan08__Fitness/shoulder-press.mp4"),
+    ("Squats, side view", "workouttracker/videos/squats/squat_17.mp4"),
+    ("Sit-ups: 10 reps, side view (39 s)", "more_exercises/Joe-Lo0716__pose_test/situp.mp4"),
+    ("Lunges: 11 reps, side view (32 s)", "more_exercises/Ambaks__Nowva/lunge.mp4"),
+    ("Push-ups, good form (PushFit)", "pushfit/videos/correct/correct51.mp4"),
+    ("Push-ups, faulty form (PushFit)", "pushfit/videos/wrong/wrong100.mp4"),
+)
+UPLOAD_TYPES = ["mp4", "mov", "avi", "mkv", "webm", "m4v", "mpg", "mpeg", "3gp"]
+MAX_UPLOAD_MB = 500
+
+GOOD_FILL = "#2e9e5b"
+FAULT_FILL = "#d9534f"
+PARTIAL_FILL = "#9e9e9e"
+
+
+def demo_clips(root: Path | None = None) -> dict[str, Path]:
+    """The demo clips found under the data folder (label -> path); empty when it is absent."""
+    base = Path(root) if root is not None else data_root()
+    return {label: base / rel for label, rel in DEMO_CLIPS if (base / rel).is_file()}
+
+
+def save_upload(name: str, data: bytes, folder: Path) -> Path:
+    """An uploaded file written to ``folder`` under a safe name with its suffix (OpenCV needs a file)."""
+    suffix = Path(name).suffix.lower() or ".mp4"
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(name).stem)[:60] or "upload"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}{suffix}"
+    path.write_bytes(data)
+    return path
+
+
+@dataclass
+class Review:
+    """One analysed video kept for the page: the result, its working folder and the history session id."""
+
+    name: str
+    result: object  # coach.analyze.AnalysisResult
+    work_dir: Path
+    session_id: int | None = None
+    kept_video: bool = False
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+def analyse(video: Path, name: str, exercise: str = "auto", progress=None) -> Review:
+    """Run :func:`coach.analyze.analyze_video` into a fresh working folder (removed with :meth:`Review.cleanup`).
+    Raises :class:`coach.errors.CoachError` with a one-line message on bad input."""
+    from coach.analyze import analyze_video
+
+    work = Path(tempfile.mkdtemp(prefix="coach-review-"))
+    try:
+        result = analyze_video(video, work / "out", exercise=exercise, progress=progress or False)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return Review(name, result, work)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+def rep_rows(summary: dict) -> list[dict]:
+    """The per-rep table: time, quality, faults with evidence, cue, tempo, range, velocity."""
+    rows = []
+    for r in summary.get("reps") or []:
+        m = r.get("metrics") or {}
+        if r.get("partial"):
+            verdict = f"partial ({r.get('partial_reason') or 'cut short'})"
+        else:
+            verdict = ", ".join(d.get("name") or d.get("code") for d in r.get("fault_details") or []) or "good"
+        rows.append({
+            "Rep": r["index"],
+            "Time (s)": f"{r['start_s']:.1f}–{r['end_s']:.1f}",
+            "Quality": None if r.get("partial") else r.get("quality"),
+            "Faults": verdict,
+            "Evidence": "; ".join(d.get("evidence") or "" for d in r.get("fault_details") or []),
+            "Cue": r.get("cue") or "",
+            "Down / up (s)": _tempo(m),
+            "Range": _round(m.get("rom"), 0),
+            "Velocity (m/s)": _round(m.get("concentric_velocity_m_s"), 2),
+        })
+    return rows
+
+
+def _tempo(m: dict) -> str:
+    e, c = m.get("eccentric_s"), m.get("concentric_s")
+    if e is None or c is None:
+        return ""
+    return f"{e:.1f} / {c:.1f}"
+
+
+def _round(v, nd):
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return round(f, nd) if np.isfinite(f) else None
+
+
+def summary_figures(summary: dict) -> list[tuple[str, str]]:
+    """The headline numbers: (label, value)."""
+    s = summary
+    st = s.get("set") or {}
+    out = [("Exercise", (s.get("exercise_name") or "not recognised")
+            + (" (recognised)" if s.get("exercise_source") == "recognised" else ""))]
+    if s.get("kind") == "hold" and s.get("hold"):
+        h = s["hold"]
+        out += [("Held", f"{h['in_position_s']:.1f} s"), ("Good form", f"{h['good_form_s']:.1f} s"),
+                ("Quality", str(h.get("quality", "")))]
+        return out
+    out.append(("Reps", f"{s.get('rep_count', 0)}" + (f" (+{s['partial_count']} partial)"
+                                                         if s.get("partial_count") else "")))
+    out.append(("Good reps", str(s.get("good_reps", 0))))
+    if st.get("mean_quality") is not None:
+        out.append(("Mean quality", f"{st['mean_quality']:.0f}"))
+    if st.get("most_frequent_fault"):
+        out.append(("Most frequent fault", str(st["most_frequent_fault"]).replace("_", " ")))
+    if st.get("velocity_loss_pct") is not None:
+        out.append(("Velocity loss", f"{st['velocity_loss_pct']:.0f}%"))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+def _rep_spans(ax, reps: list[dict], label: bool = True) -> None:
+    ymax = ax.get_ylim()[1]
+    for r in reps:
+        color = PARTIAL_FILL if r.get("partial") else (FAULT_FILL if r.get("faults") else GOOD_FILL)
+        ax.axvspan(r["start_s"], r["end_s"], color=color, alpha=0.16, lw=0)
+        ax.axvline(r["start_s"], color=color, lw=0.8, alpha=0.8)
+        ax.axvline(r["end_s"], color=color, lw=0.8, alpha=0.8, ls="--")
+        if r.get("turn_s") is not None:
+            ax.axvline(r["turn_s"], color=color, lw=0.8, ls=":", alpha=0.9)
+        if label:
+            ax.text((r["start_s"] + r["end_s"]) / 2, ymax, f"#{r['index']}", ha="center", va="bottom", fontsize=8,
+                    color=color)
+
+
+def _figure(rows: int = 1, height: float = 3.0):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, height * rows), dpi=100, layout="constrained")
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+    return fig, axes
+
+
+def signal_figure(result, catalogue: dict | None = None):
+    """The exercise's rep signal over time with each rep's start (solid), turn (dotted) and end (dashed);
+    green = good rep, red = a fault, grey = partial. None when there is no signal (no exercise, a hold)."""
+    from coach.exercises import load_catalogue
+    from coach.measures import MEASURES, Frames, compute
+
+    s = result.summary
+    ex_id = s.get("exercise")
+    cat = catalogue if catalogue is not None else load_catalogue()
+    ex = cat.get(ex_id) if ex_id else None
+    if ex is None or ex.signal is None:
+        return None
+    seq = result.sequence
+    values = compute(ex.signal.measure, Frames.of(seq))
+    fig, (ax,) = _figure(1, 3.2)
+    ax.plot(seq.t_s, values, color="#1f5fa8", lw=1.4, label=ex.signal.measure)
+    units = MEASURES[ex.signal.measure].units
+    ax.set_ylabel(f"{ex.signal.measure.replace('_', ' ')}\n({'degrees' if units == 'deg' else units})")
+    ax.set_xlabel("time (s)")
+    if np.isfinite(values).any():
+        lo, hi = np.nanmin(values), np.nanmax(values)
+        pad = 0.12 * (hi - lo if hi > lo else 1.0)
+        ax.set_ylim(lo - pad, hi + 2 * pad)
+    _rep_spans(ax, s.get("reps") or [])
+    ax.set_title(f"{ex.name}: rep signal with rep start (solid), turning point (dotted), end (dashed)", fontsize=10,
+                 loc="left")
+    ax.grid(alpha=0.25)
+    return fig
+
+
+def deviation_figure(result, catalogue: dict | None = None):
+    """Where the movement strayed: the trained simulator's per-joint error over time (a heatmap) when the
+    exercise has a model, else the measures its fault rules check with their thresholds. Returns
+    ``(figure or None, caption)``."""
+    from coach.exercises import load_catalogue
+
+    s = result.summary
+    cat = catalogue if catalogue is not None else load_catalogue()
+    ex = cat.get(s.get("exercise")) if s.get("exercise") else None
+    if ex is None:
+        return None, "No exercise was recognised, so there is nothing to compare the movement with."
+    model = getattr(getattr(result, "coach", None), "_model", None)
+    if model is not None:
+        try:
+            return _residual_figure(result, model), (
+                "Per-joint deviation from the learned movement: the trained simulator's prediction error for each "
+                "joint (brighter = further from how correct reps move), with the rep boundaries.")
+        except Exception as e:  # a model that cannot score this clip: fall back to the rule measures
+            log.warning("residual plot failed: %s", e)
+    fig = _rules_figure(result, ex)
+    note = (f"There is no trained model for {ex.name.lower()} yet, so this shows the measures its fault rules "
+            "check, over time, with each rule's limit (dashed). A rule judges one value per rep (at the turning "
+            "point, its mean or its range), so a line crossing the limit marks where in the rep to look.")
+    return fig, note
+
+
+def _residual_figure(result, model):
+    from coach.body import to_physics
+
+    seq = result.sequence
+    motion = to_physics(seq, model.simulator.skeleton)
+    res = np.asarray(model.simulator.residuals(motion), np.float64)  # (T, J)
+    joints = list(model.simulator.skeleton.joints)
+    fig, (ax,) = _figure(1, max(3.0, 0.28 * len(joints) + 1.2))
+    t = seq.t_s
+    finite = res[np.isfinite(res)]
+    vmax = float(np.percentile(finite, 98)) if finite.size else 1.0
+    im = ax.imshow(np.nan_to_num(res.T, nan=0.0), aspect="auto", origin="upper", cmap="magma", vmin=0, vmax=vmax,
+                   extent=(t[0], t[-1], len(joints) - 0.5, -0.5), interpolation="nearest")
+    ax.set_yticks(range(len(joints)))
+    ax.set_yticklabels([j.replace("_", " ") for j in joints], fontsize=8)
+    for r in result.summary.get("reps") or []:
+        ax.axvline(r["start_s"], color="white", lw=0.8)
+        ax.axvline(r["end_s"], color="white", lw=0.8, ls="--")
+        ax.text((r["start_s"] + r["end_s"]) / 2, -0.6, f"#{r['index']}", ha="center", va="bottom", fontsize=8)
+    ax.set_xlabel("time (s)")
+    fig.colorbar(im, ax=ax, label="prediction error (m)", shrink=0.9)
+    return fig
+
+
+def _rules_figure(result, ex):
+    from coach.measures import MEASURES, Frames, compute
+
+    seq = result.sequence
+    rules: dict[str, list] = {}
+    for f in ex.faults:
+        rules.setdefault(f.measure, []).append(f)
+    if not rules:
+        return None
+    frames = Frames.of(seq)
+    fig, axes = _figure(len(rules), 2.2)
+    reps = result.summary.get("reps") or []
+    for ax, (measure, rs) in zip(axes, rules.items()):
+        v = compute(measure, frames)
+        ax.plot(seq.t_s, v, color="#1f5fa8", lw=1.2)
+        units = MEASURES[measure].units
+        ax.set_ylabel(f"{measure.replace('_', ' ')}\n({'deg' if units == 'deg' else units})", fontsize=8)
+        vals = [x for x in [*(r.threshold for r in rs)] if x is not None]
+        if np.isfinite(v).any():
+            lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+            lo, hi = min([lo, *vals]), max([hi, *vals])
+            pad = 0.15 * (hi - lo if hi > lo else 1.0)
+            ax.set_ylim(lo - pad, hi + 2 * pad)
+        for r in rs:
+            ax.axhline(r.threshold, color=FAULT_FILL, ls="--", lw=1)
+            side = "above" if r.above is not None else "below"
+            ax.text(seq.t_s[0], r.threshold, f" {r.name} if {side} ({r.at})", color=FAULT_FILL, fontsize=7,
+                    va="bottom")
+        _rep_spans(ax, reps, label=ax is axes[0])
+        ax.grid(alpha=0.25)
+    axes[-1].set_xlabel("time (s)")
+    axes[0].set_title(f"{ex.name}: the measures its fault rules check, with their limits", fontsize=10, loc="left")
+    return fig
+
+
+DOWNLOADS = (  # (files key, label, mime)
+    ("annotated_video", "Annotated video (MP4)", "video/mp4"),
+    ("reps_csv", "Reps (CSV)", "text/csv"),
+    ("summary", "Summary (JSON)", "application/json"),
+    ("landmarks_csv", "Landmarks (CSV)", "text/csv"),
+    ("landmarks_npz", "Landmarks (NPZ)", "application/octet-stream"),
+    ("trc", "OpenSim markers (.trc)", "text/plain"),
+    ("mot", "OpenSim joint angles (.mot)", "text/plain"),
+)
