@@ -203,6 +203,8 @@ class LiveSession:
         self._estimator = estimator
         self._own_estimator = estimator is None
         self._lock = threading.RLock()
+        self._est_lock = threading.Lock()
+        self._warming = False
         self._events: deque = deque(maxlen=200)
         self._event_id = 0
         self._writer: _Writer | None = None
@@ -289,12 +291,31 @@ class LiveSession:
         self._last_t = t
         return t
 
-    def _pose(self, image: np.ndarray, t: float):
+    def _ensure_estimator(self):
         if self._estimator is None:
-            from coach.pose import PoseEstimator
+            with self._est_lock:
+                if self._estimator is None:
+                    from coach.pose import PoseEstimator
 
-            self._estimator = PoseEstimator()
-        return self._estimator(image, t)
+                    self._estimator = PoseEstimator()
+        return self._estimator
+
+    def warm_up(self) -> None:
+        """Load the pose model in the background (a few seconds) so the first rep in front of the camera
+        counts. Safe to call on every page run."""
+        if self._estimator is not None or self._warming:
+            return
+        self._warming = True
+
+        def load():
+            try:
+                self._ensure_estimator()
+            except Exception as e:  # reported when the camera starts, too
+                self._set_error(f"the pose model could not be loaded: {e}")
+        threading.Thread(target=load, daemon=True, name="coach-pose-warmup").start()
+
+    def _pose(self, image: np.ndarray, t: float):
+        return self._ensure_estimator()(image, t)
 
     def process(self, image: np.ndarray, t: float) -> np.ndarray:
         """One frame (RGB uint8, time in seconds, increasing): coach it and return the annotated image."""
@@ -524,10 +545,10 @@ class LiveSession:
             self._emit("error", text=text)
             self._snapshot = replace(self._snapshot, error=text)
 
-    def _emit(self, kind: str, **data) -> None:
+    def _emit(self, etype: str, **data) -> None:
         with self._lock:
             self._event_id += 1
-            self._events.append({"id": self._event_id, "type": kind, **data})
+            self._events.append({**data, "id": self._event_id, "type": etype})
 
     def drain_events(self) -> list[dict]:
         """Events since the last call, oldest first: ``{"type": "cue", "text", "kind"}``, ``{"type":

@@ -20,7 +20,8 @@ class FrameRecord:
     present: bool
     settled: bool = True  # present long enough for the landmarks to be steady
     signal: float = float("nan")
-    residual: np.ndarray | None = None
+    residual: np.ndarray | None = None  # the simulator's per-joint prediction error
+    reference: np.ndarray | None = None  # the constant-velocity baseline's, on the same frames
 
 
 def stack(records: list[FrameRecord], image_size: tuple[int, int] | None) -> tuple[Frames, np.ndarray]:

@@ -86,8 +86,81 @@ def _cmd_exercises(args) -> int:
     return 0
 
 
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train an exercise's simulator (and fault classifier) from recordings",
+                       description="Train the learnable physics simulator of EXERCISE on the good reps in DATA_DIR "
+                                   "and, when DATA_DIR also holds faulty recordings, a random forest on the "
+                                   "simulator's error signatures. DATA_DIR holds videos or landmark files in "
+                                   "correct/ and wrong/ (or <fault code>/) sub-folders.")
+    p.add_argument("exercise", help="exercise id (see `coach exercises`)")
+    p.add_argument("data_dir", type=Path)
+    p.add_argument("--out", type=Path, default=None,
+                   help="model folder (default: <user data>/models/<exercise>; assets/models/<exercise> to bundle)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps per simulator (default 1500)")
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args) -> int:
+    from tqdm import tqdm
+
+    from coach.train import train_exercise
+
+    with tqdm(total=100, desc=f"training {args.exercise}", unit="%", leave=False) as bar:
+        def progress(frac: float, text: str) -> None:
+            bar.n = round(100 * frac)
+            bar.set_postfix_str(text[:40])
+            bar.refresh()
+
+        result = train_exercise(args.exercise, args.data_dir, args.out, seed=args.seed, steps=args.steps,
+                                progress=progress)
+    print(result.report())
+    return 0
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="score rep counting and fault diagnosis on labelled recordings",
+                       description="Rep counting per exercise against counts made by eye, push-up correct-vs-wrong "
+                                   "with grouped cross-validation (no clip on both sides), and the labelled "
+                                   "landmark tables. DATA_DIR is the shared data folder.")
+    p.add_argument("data_dir", type=Path, nargs="?", default=None, help="default: $COACH_DATA or ../shared/data")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps per simulator inside the folds")
+    p.add_argument("--only", choices=["reps", "pushups", "tables"], action="append",
+                   help="run only these parts (repeatable)")
+    p.add_argument("--json", type=Path, default=None, help="also write the full results as JSON")
+    p.set_defaults(func=_cmd_evaluate)
+
+
+def _cmd_evaluate(args) -> int:
+    import json
+
+    from tqdm import tqdm
+
+    from coach.evaluate import evaluate, format_report
+    from coach.paths import data_root
+
+    root = args.data_dir or data_root()
+    with tqdm(total=100, desc="evaluating", unit="%", leave=False) as bar:
+        def progress(frac: float, text: str) -> None:
+            bar.n = round(100 * frac)
+            bar.set_postfix_str(text[:50])
+            bar.refresh()
+
+        res = evaluate(root, folds=args.folds, seed=args.seed, steps=args.steps, progress=progress,
+                       parts=tuple(args.only) if args.only else ("reps", "pushups", "tables"))
+    print(format_report(res))
+    if args.json:
+        from coach.io import atomic_path
+
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(res, indent=1, default=str))
+    return 0
+
+
 # Later commands register here, each a function(subparsers).
-_EXTRA_COMMANDS: list = [_add_exercises]
+_EXTRA_COMMANDS: list = [_add_exercises, _add_train, _add_evaluate]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -301,11 +301,24 @@ def quality_score(faults: list[Fault], rep: Rep, model: ModelVerdict | None = No
 
 # ---------------------------------------------------------------------------------------------------------------
 # the learned model's error signature
-def error_signature(residuals: np.ndarray, n_points: int = SIGNATURE_POINTS, n_bins: int = SIGNATURE_BINS) -> np.ndarray:
+def error_signature(residuals: np.ndarray, reference: np.ndarray | None = None, n_points: int = SIGNATURE_POINTS,
+                    n_bins: int = SIGNATURE_BINS) -> np.ndarray:
     """(T, J) per-joint prediction errors over one rep -> a fixed-length vector: FFT magnitudes of the rep's
     mean-squared-error series resampled to ``n_points`` (the paper's signature), then the mean error of each
-    joint (where it went wrong). NaN samples are interpolated; an all-NaN rep gives NaN."""
+    joint (where it went wrong). NaN samples are interpolated; an all-NaN rep gives NaN.
+
+    With ``reference`` (the constant-velocity baseline's errors on the same frames), errors are divided by the
+    reference's RMS over the rep: what is left is how much better or worse than plain momentum the learned
+    physics predicted, which does not depend on the camera's frame rate or the pose model's jitter (both scale
+    the two alike)."""
     r = np.asarray(residuals, np.float64)
+    if reference is not None:
+        ref = np.asarray(reference, np.float64)
+        ok = np.isfinite(ref)
+        scale = float(np.sqrt(np.mean(ref[ok] ** 2))) if ok.sum() >= 4 else float("nan")
+        if not (np.isfinite(scale) and scale > 0):
+            return np.full(n_bins + (r.shape[1] if r.ndim == 2 else 0), np.nan)
+        r = r / scale
     if r.ndim != 2 or r.shape[0] < 2:
         return np.full(n_bins + (r.shape[1] if r.ndim == 2 else 0), np.nan)
     with np.errstate(all="ignore"):

@@ -313,6 +313,9 @@ def guess_image_size(max_x: float, max_y: float) -> tuple[int, int]:
     return int(np.ceil(max_x)) + 1, int(np.ceil(max_y)) + 1
 
 
+OPENPOSE_VISIBILITY_GAIN = 2.0
+
+
 def read_openpose18_npy(path: str | os.PathLike, fps: float = 30.0,
                         image_size: tuple[int, int] | None = None) -> PoseSequence:
     """An OpenPose COCO-18 array ``(frames, 18, 3)`` (x, y pixels, confidence), as in Pose Trainer's files.
@@ -320,7 +323,9 @@ def read_openpose18_npy(path: str | os.PathLike, fps: float = 30.0,
     Joints are mapped onto BlazePose-33 by name (:data:`OPENPOSE18_TO_BLAZEPOSE`; OpenPose's ``r_`` is the
     person's right, like MediaPipe's ``right_``). Joints OpenPose did not find (0, 0 or confidence 0) and the
     BlazePose landmarks OpenPose lacks (eye corners, mouth, hands, heels, toes) are NaN with visibility 0;
-    visibility is OpenPose's confidence. The neck is dropped. The file does not record the video's frame size:
+    visibility is OpenPose's confidence times :data:`OPENPOSE_VISIBILITY_GAIN` (OpenPose's part confidences run lower
+    than MediaPipe's visibility: a joint found at 0.25 is as usable as a MediaPipe landmark at 0.5). The neck is
+    dropped. The file does not record the video's frame size:
     pass ``image_size`` when known, else the smallest common frame size holding all points is assumed
     (``meta["image_size_known"] = False``); the pseudo-world uses the pixels directly and does not depend on it.
     """
@@ -344,7 +349,7 @@ def read_openpose18_npy(path: str | os.PathLike, fps: float = 30.0,
     for k, name in OPENPOSE18_TO_BLAZEPOSE.items():
         j = LM[name]
         px[:, j] = np.where(found[:, k, None], arr[:, k, :2], np.nan)
-        vis[:, j] = np.where(found[:, k], np.clip(arr[:, k, 2], 0.0, 1.0), 0.0)
+        vis[:, j] = np.where(found[:, k], np.clip(arr[:, k, 2] * OPENPOSE_VISIBILITY_GAIN, 0.0, 1.0), 0.0)
     known = image_size is not None
     if image_size is None:
         if np.isfinite(px).any():

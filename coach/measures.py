@@ -250,6 +250,12 @@ def arm_trunk_angle(f: Frames) -> np.ndarray:
         return np.nanmean(np.stack(vals, axis=1), axis=1)
 
 
+def shoulder_to_ear(f: Frames) -> np.ndarray:
+    """Distance from the shoulders up to the ears, in torso lengths (shrinks in a shrug)."""
+    with _quiet():
+        return (f.mid("shoulders")[:, 1] - ((f.p("left_ear") + f.p("right_ear")) / 2)[:, 1]) / _torso(f)
+
+
 def _image_height(group: str) -> Callable[["Frames"], np.ndarray]:
     def fn(f: Frames) -> np.ndarray:
         return -f.img_mid(group)[:, 1] / f.img_torso()
@@ -305,6 +311,7 @@ for _g in ("shoulders", "wrists", "hips", "head"):
               _image_height(_g))
 _register("hip_position_image", "torso", hip_position_image.__doc__, hip_position_image)
 _register("lunge_stance", "ratio", lunge_stance.__doc__, lunge_stance)
+_register("shoulder_to_ear", "torso", shoulder_to_ear.__doc__, shoulder_to_ear)
 _register("arm_trunk_angle", "deg", arm_trunk_angle.__doc__.split(":")[0], arm_trunk_angle)
 
 

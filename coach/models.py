@@ -51,14 +51,20 @@ class ExerciseModel:
     def joints(self) -> tuple[str, ...]:
         return tuple(self.simulator.skeleton.joints)
 
-    def features(self, residuals: np.ndarray) -> np.ndarray:
-        return error_signature(residuals)
+    def features(self, residuals: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+        return error_signature(residuals, reference)
 
-    def verdict(self, residuals: np.ndarray) -> ModelVerdict:
-        """The model's verdict on one rep from its (T, J) residuals."""
+    def reference(self):
+        """The constant-velocity baseline on this simulator's grid (its errors normalise the signature)."""
+        from physics import ConstantVelocity
+
+        return ConstantVelocity.like(self.simulator)
+
+    def verdict(self, residuals: np.ndarray, reference: np.ndarray | None = None) -> ModelVerdict:
+        """The model's verdict on one rep from its (T, J) residuals (and the baseline's, to normalise)."""
         joint, phase = deviation_where(residuals, self.joints)
         if self.classifier is not None:
-            x = self.features(residuals)
+            x = self.features(residuals, reference)
             if not np.isfinite(x).all():
                 return ModelVerdict("correct", 0.0, 0.0, joint, phase)
             proba = self.classifier.predict_proba(x[None])[0]
@@ -67,6 +73,9 @@ class ExerciseModel:
             p_correct = float(proba[classes.index("correct")]) if "correct" in classes else 0.0
             return ModelVerdict(classes[k], float(proba[k]), 1.0 - p_correct, joint, phase)
         rms = rep_rms(residuals)
+        ref = rep_rms(reference) if reference is not None else None
+        if rms is not None and ref:
+            rms = rms / ref
         if rms is None or self.residual_log_mean is None or not self.residual_log_std:
             return ModelVerdict("correct", 0.0, 0.0, joint, phase)
         z = (math.log(rms) - self.residual_log_mean) / self.residual_log_std

@@ -82,7 +82,7 @@ class Recogniser:
         if bad:
             log.debug("%s rep at %.1fs rejected: %s", e.id, rep.turn_s, bad[0].why)
             return
-        score = min(rep.amplitude / e.signal.full_range, 3.0) * (0.5 if rep.partial else 1.0)
+        score = min(rep.amplitude / e.signal.full_range, 5.0) * (0.5 if rep.partial else 1.0)
         self.evidence[e.id].append((rep, score))
         if self._first_t is None and not rep.partial:  # a full rep decides; shorter ones only break ties at the end
             self._first_t = rep.end_s

@@ -177,8 +177,10 @@ class RepCounter:
             self.state = "in"  # a wobble at the turning point, not a return
             return []
         returned = out_amp >= 0.7 * max(in_amp, FIDGET * self.full)
-        settled = x - self.min_after >= 0.05 * self.full or t - self.min_after_t >= SETTLE_S
-        if rising_again or (returned and settled):
+        # settled: back near the bottom of the return for SETTLE_S (jitter at rest makes ever-new tiny minima,
+        # so the wait counts from first coming within 10% of the return, not from the lowest sample)
+        settled = returned and (x - self.min_after >= 0.05 * self.full or t - self._end_index()[1] >= SETTLE_S)
+        if rising_again or settled:
             reps = self._emit(reason="cut short")
             self._restart_from_min()  # the end of this rep is the rest level of the next
             if rising_again:

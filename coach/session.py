@@ -137,6 +137,7 @@ class Coach:
         self._counter = RepCounter(ex.signal) if ex.kind == "reps" else None
         self._model = self.models.get(ex) if self.use_model else None
         self._stream = self._model.simulator.stream() if self._model is not None else None
+        self._ref_stream = self._model.reference().stream() if self._model is not None else None
         self._hold = _HoldTracker(ex) if ex.kind == "hold" else None
 
     @property
@@ -272,19 +273,17 @@ class Coach:
         f = Frames(fr.world[None], fr.vis[None], VIS)
         return float(compute(self.exercise.signal.measure, f)[0])
 
-    def _residual(self, fr: FrameRecord) -> np.ndarray | None:
-        if self._stream is None:
-            return None
+    def _residuals(self, fr: FrameRecord) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if self._stream is None or not fr.present:
+            return None, None
         from coach.body import landmarks_to_joints
 
-        if not fr.present:
-            return None
         pos, mask = landmarks_to_joints(fr.world, fr.vis, self._model.simulator.skeleton)
-        return self._stream.update(pos, mask, fr.t)
+        return self._stream.update(pos, mask, fr.t), self._ref_stream.update(pos, mask, fr.t)
 
     def _step(self, fr: FrameRecord, speak: bool = True) -> tuple[list[RepReport], Cue | None]:
         fr.signal = self._signal(fr)
-        fr.residual = self._residual(fr)
+        fr.residual, fr.reference = self._residuals(fr)
         if self._hold is not None:
             cue = self._hold.update(fr, self._window(fr.t - 1.0, fr.t), self.cues, self.image_size)
             return [], cue if speak else None
@@ -330,9 +329,10 @@ class Coach:
         faults = measure_faults(ex, values, frames, view) if not rep.partial or rep.reason == "cut short" else []
         verdict = None
         if self._model is not None and not rep.partial:
-            res = [f.residual for f in frames_list if f.residual is not None]
-            if len(res) >= 4:
-                verdict = self._model.verdict(np.stack(res))
+            rows = [f for f in frames_list if f.residual is not None]
+            if len(rows) >= 4:
+                verdict = self._model.verdict(np.stack([f.residual for f in rows]),
+                                              np.stack([f.reference for f in rows]))
                 mf = model_fault(ex, verdict, self._model.threshold)
                 if mf is not None and not faults:
                     faults.append(mf)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from coach.errors import DataFormatError, InputNotFoundError
-from coach.formats import (OPENPOSE18_NAMES, OPENPOSE18_TO_BLAZEPOSE, TORSO_M, LabelledFrames, guess_image_size,
+from coach.formats import (OPENPOSE18_NAMES, OPENPOSE_VISIBILITY_GAIN, OPENPOSE18_TO_BLAZEPOSE, TORSO_M, LabelledFrames, guess_image_size,
                            pseudo_world, read_exercise_correction_csv, read_landmark_file, read_openpose18_npy,
                            read_pushfit_json, split_blocks)
 from coach.types import LANDMARK_NAMES, LM
@@ -151,7 +151,12 @@ def test_openpose18_mapping(tmp_path):
     assert seq.image_size == (640, 480) and seq.meta["dims"] == 2 and seq.meta["image_size_known"] is True
     np.testing.assert_allclose(seq.image_xy[0, LM["right_elbow"]], _body_xy()[LM["right_elbow"]], atol=1e-6)
     assert np.isnan(seq.image_xy[1, LM["left_wrist"]]).all() and seq.visibility[1, LM["left_wrist"]] == 0
-    assert seq.visibility[0, LM["left_wrist"]] == pytest.approx(0.8)
+    assert seq.visibility[0, LM["left_wrist"]] == 1.0  # confidence 0.8 is fully visible
+    arr = _openpose_array()
+    arr[0, OPENPOSE18_NAMES.index("l_wrist"), 2] = 0.2
+    np.save(p, arr)
+    seq = read_openpose18_npy(p, fps=30.0, image_size=(640, 480))
+    assert seq.visibility[0, LM["left_wrist"]] == pytest.approx(0.2 * OPENPOSE_VISIBILITY_GAIN)
     unmapped = [LM[n] for n in LANDMARK_NAMES if n not in OPENPOSE18_TO_BLAZEPOSE.values()]
     assert np.isnan(seq.image_xy[:, unmapped]).all() and (seq.visibility[:, unmapped] == 0).all()
     assert seq.present.tolist() == [True, True, False, True]

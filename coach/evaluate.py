@@ -1,0 +1,293 @@
+"""``coach evaluate DATA_DIR``: how often the coach is right on real recordings.
+
+* **Rep counting**, per exercise, against the counts made by eye (``workouttracker/reps_counted.csv``,
+  ``more_exercises/clips.csv``): exact-match rate, mean absolute error, off-by-one accuracy; and how often the
+  exercise is recognised when not given.
+* **Push-up diagnosis** on the PushFit clips (correct / wrong form) with grouped cross-validation: no clip is
+  on both sides of a split; the simulator and forest are retrained inside every fold. Clip verdicts from the
+  measurements alone, the learned model alone, and both; sensitivity, specificity and F1 of "wrong".
+* **Landmark tables with labels**: Pose Trainer good/bad bicep curls, front raises and shoulder shrugs
+  (OpenPose, 2-D), the Exercise-Correction plank frames (all correct: specificity) and squat phases.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from coach.errors import CoachError, InputNotFoundError
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+
+
+def binary_scores(truth: list[bool], pred: list[bool]) -> dict:
+    """Sensitivity, specificity, precision, F1 and accuracy of a positive class (``True`` = fault)."""
+    t, p = np.asarray(truth, bool), np.asarray(pred, bool)
+    tp, tn = int((t & p).sum()), int((~t & ~p).sum())
+    fp, fn = int((~t & p).sum()), int((t & ~p).sum())
+    sens = tp / (tp + fn) if tp + fn else None
+    spec = tn / (tn + fp) if tn + fp else None
+    prec = tp / (tp + fp) if tp + fp else None
+    f1 = 2 * prec * sens / (prec + sens) if prec and sens else (0.0 if tp + fn else None)
+    return {"n": int(len(t)), "tp": tp, "tn": tn, "fp": fp, "fn": fn, "sensitivity": sens, "specificity": spec,
+            "precision": prec, "f1": f1, "accuracy": float((t == p).mean()) if len(t) else None}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+def evaluate_rep_counting(root: Path, progress: Progress | None = None) -> dict:
+    from coach.datasets import cached_landmarks, no_exercise_clips, rep_count_clips
+    from coach.models import ModelStore
+    from coach.session import Coach
+
+    clips = rep_count_clips(root)
+    rows = []
+    for i, c in enumerate(clips):
+        if progress:
+            progress(i / len(clips), f"counting reps in {c.path.name}")
+        seq = cached_landmarks(c.path)
+        counts = {}
+        for mode in ("given", "auto"):
+            coach = Coach(c.exercise if mode == "given" else "auto", models=ModelStore([]), use_model=False,
+                          image_size=seq.image_size, say_exercise=False)
+            for r in seq.results():
+                coach.process(r)
+            coach.finish()
+            counts[mode] = (coach.rep_count, coach.exercise.id if coach.exercise else None)
+        rows.append({"clip": str(c.path.relative_to(root)), "exercise": c.exercise, "truth": c.full_reps,
+                     "counted": counts["given"][0], "counted_auto": counts["auto"][0],
+                     "recognised": counts["auto"][1]})
+    per = defaultdict(list)
+    for r in rows:
+        per[r["exercise"]].append(r)
+    per["all"] = rows
+
+    def stats(rs):
+        err = np.array([r["counted"] - r["truth"] for r in rs])
+        return {"clips": len(rs), "exact": float(np.mean(err == 0)), "mae": float(np.mean(np.abs(err))),
+                "off_by_one": float(np.mean(np.abs(err) <= 1)),
+                "recognised": float(np.mean([r["recognised"] == r["exercise"] for r in rs])),
+                "exact_auto": float(np.mean([r["counted_auto"] == r["truth"] for r in rs]))}
+
+    none = []
+    for c in no_exercise_clips(root):
+        seq = cached_landmarks(c.path)
+        coach = Coach("auto", models=ModelStore([]), use_model=False, image_size=seq.image_size, say_exercise=False)
+        for r in seq.results():
+            coach.process(r)
+        coach.finish()
+        none.append({"clip": str(c.path.relative_to(root)), "reps": coach.rep_count,
+                     "cues": sum(1 for q in coach.cue_log if q.kind in ("fault", "good"))})
+    return {"per_exercise": {k: stats(v) for k, v in sorted(per.items())}, "clips": rows, "no_exercise": none}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class _ClipVerdict:
+    truth_wrong: bool
+    reps: int
+    measure_bad: float  # share of reps with a measured fault (or cut short)
+    model_p: float | None  # mean p(fault) of the reps under the fold's model
+
+
+def _fold_ids(groups: list[str], k: int, seed: int) -> dict[str, int]:
+    uniq = sorted(set(groups))
+    rng = np.random.default_rng(seed)
+    rng.shuffle(uniq)
+    return {g: i % k for i, g in enumerate(uniq)}
+
+
+def evaluate_pushups(root: Path, folds: int = 5, seed: int = 0, steps: int | None = None,
+                     progress: Progress | None = None) -> dict:
+    from coach.body import to_physics
+    from coach.datasets import pushfit_clips
+    from coach.exercises import get_exercise
+    from coach.train import Recording, build_model, find_reps, load_sequence
+
+    ex = get_exercise("push-up")
+    recs = []
+    clips = pushfit_clips(root)
+    for i, c in enumerate(clips):
+        if progress:
+            progress(0.2 * i / len(clips), f"finding reps in {c.path.name}")
+        rec = Recording(c.path, c.form, c.source)
+        rec.sequence = load_sequence(c.path)
+        rec.reps = find_reps(ex, rec.sequence)
+        recs.append(rec)
+    fold_of = _fold_ids([r.group for r in recs], folds, seed)
+    verdicts: list[_ClipVerdict] = []
+    rep_rows = []
+    for k in range(folds):
+        train = [r for r in recs if fold_of[r.group] != k and r.reps]
+        test = [r for r in recs if fold_of[r.group] == k]
+
+        def sub(frac, text, k=k):
+            if progress:
+                progress(0.2 + 0.8 * (k + frac) / folds, f"fold {k + 1} of {folds}: {text}")
+
+        model = build_model(ex, train, seed=seed + k, steps=steps, progress=sub)
+        cv = model.reference()
+        for rec in test:
+            motion = to_physics(rec.sequence, model.simulator.skeleton)
+            res, ref = model.simulator.residuals(motion), cv.residuals(motion)
+            t = rec.sequence.t_s
+            ps, bad = [], []
+            for rep in rec.reps:
+                sel = (t >= rep.rep.start_s) & (t <= rep.rep.end_s)
+                v = model.verdict(res[sel], ref[sel])
+                ps.append(v.p_fault)
+                measured = any(f.source == "measure" for f in rep.faults)
+                bad.append(measured)
+                rep_rows.append({"clip": rec.path.name, "truth": rec.label, "p_fault": v.p_fault,
+                                 "faults": [f.code for f in rep.faults]})
+            verdicts.append(_ClipVerdict(rec.label != "correct", len(rec.reps),
+                                         float(np.mean(bad)) if bad else 1.0,
+                                         float(np.mean(ps)) if ps else None))
+    truth = [v.truth_wrong for v in verdicts]
+    no_reps = [v for v in verdicts if v.reps == 0]
+    # a clip with no full push-up found is reported "wrong" (nothing the coach could call good form)
+    measure = [v.measure_bad >= 0.5 for v in verdicts]
+    model = [(v.model_p if v.model_p is not None else 1.0) >= 0.5 for v in verdicts]
+    both = [m or d for m, d in zip(measure, model)]
+    return {"clips": len(verdicts), "clips_without_reps": len(no_reps),
+            "clips_without_reps_correct": sum(1 for v in no_reps if not v.truth_wrong), "folds": folds,
+            "measures": binary_scores(truth, measure), "model": binary_scores(truth, model),
+            "combined": binary_scores(truth, both), "reps": rep_rows}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+def evaluate_pose_trainer(root: Path) -> dict:
+    """Good/bad files of Pose Trainer: a file is called bad when most of its reps have a fault."""
+    from coach.formats import read_openpose18_npy
+    from coach.models import ModelStore
+    from coach.session import Coach
+
+    base = root / "pose_trainer" / "poses_compressed"
+    if not base.is_dir():
+        return {}
+    out = {}
+    for folder, ex_id in (("bicep", "bicep-curl"), ("frontraise", "front-raise"), ("shouldershrug", "shoulder-shrug")):
+        truth, pred, per_fault, reps_found = [], [], defaultdict(int), 0
+        for p in sorted((base / folder).glob("*.npy")):
+            seq = read_openpose18_npy(p)
+            coach = Coach(ex_id, models=ModelStore([]), use_model=False, image_size=seq.image_size, say_exercise=False)
+            for r in seq.results():
+                coach.process(r)
+            coach.finish()
+            reps = [r for r in coach.reports if not r.rep.partial]
+            reps_found += len(reps)
+            bad = np.mean([bool(r.faults) for r in reps]) >= 0.5 if reps else False
+            truth.append("_bad_" in p.name)
+            pred.append(bool(bad))
+            for r in reps:
+                for f in r.faults:
+                    per_fault[f.code] += 1
+        out[ex_id] = {**binary_scores(truth, pred), "reps_found": reps_found, "fault_counts": dict(per_fault)}
+    return out
+
+
+def evaluate_plank(root: Path) -> dict:
+    """The Exercise-Correction plank frames are all labelled correct: how often does the coach agree?"""
+    from coach.exercises import get_exercise
+    from coach.formats import read_exercise_correction_csv
+    from coach.measures import Frames
+
+    path = root / "exercise_correction" / "core" / "plank_model" / "kaggle.csv"
+    if not path.is_file():
+        return {}
+    from coach.measures import compute
+
+    seq = read_exercise_correction_csv(path).sequence
+    f = Frames.of(seq)
+    flagged = np.zeros(len(seq), bool)
+    for rule in get_exercise("plank").faults:
+        v = compute(rule.measure, f)
+        flagged |= np.array([bool(np.isfinite(x) and rule.is_fault(x)) for x in v])
+    return {"frames": len(seq), "specificity": float(1 - flagged.mean())}
+
+
+def evaluate_squat_phase(root: Path) -> dict:
+    """Exercise-Correction squat frames labelled up / down: does the knee bend tell them apart? Per video block,
+    a frame is called "down" when its knee flexion is past the middle of that block's range."""
+    from coach.formats import read_exercise_correction_csv
+    from coach.measures import Frames, compute
+
+    path = root / "exercise_correction" / "core" / "squat_model" / "train.csv"
+    if not path.is_file():
+        return {}
+    lf = read_exercise_correction_csv(path)
+    knee = compute("knee_flexion", Frames.of(lf.sequence))
+    labels = np.asarray(lf.labels)
+    blocks = np.asarray(lf.block)
+    right, total = 0, 0
+    for b in np.unique(blocks):
+        sel = (blocks == b) & np.isfinite(knee)
+        if sel.sum() < 2:
+            continue
+        k = knee[sel]
+        mid = (np.nanmin(k) + np.nanmax(k)) / 2
+        pred = np.where(k > mid, "down", "up")
+        right += int((pred == labels[sel]).sum())
+        total += int(sel.sum())
+    return {"frames": total, "accuracy": right / total if total else None}
+
+
+def evaluate(root: str | Path, folds: int = 5, seed: int = 0, steps: int | None = None,
+             progress: Progress | None = None, parts: tuple[str, ...] = ("reps", "pushups", "tables")) -> dict:
+    root = Path(root)
+    if not root.is_dir():
+        raise InputNotFoundError(f"data folder not found: {root} (pass the shared data folder)")
+    out = {}
+    if "reps" in parts:
+        out["rep_counting"] = evaluate_rep_counting(root, progress)
+    if "pushups" in parts:
+        if not (root / "pushfit").is_dir():
+            raise InputNotFoundError(f"{root}/pushfit not found: pass the shared data folder")
+        out["pushup_diagnosis"] = evaluate_pushups(root, folds, seed, steps, progress)
+    if "tables" in parts:
+        out["pose_trainer"] = evaluate_pose_trainer(root)
+        out["plank"] = evaluate_plank(root)
+        out["squat_phase"] = evaluate_squat_phase(root)
+    return out
+
+
+def _pct(v) -> str:
+    return "  -  " if v is None else f"{100 * v:5.1f}"
+
+
+def format_report(res: dict) -> str:
+    lines = []
+    if "rep_counting" in res:
+        lines.append("Rep counting (counts made by eye)            clips  exact  MAE   off-by-1  recognised  exact(auto)")
+        for ex, s in res["rep_counting"]["per_exercise"].items():
+            lines.append(f"  {ex:42s} {s['clips']:5d}  {_pct(s['exact'])}  {s['mae']:4.2f}  {_pct(s['off_by_one'])}"
+                         f"     {_pct(s['recognised'])}       {_pct(s['exact_auto'])}")
+        for n in res["rep_counting"]["no_exercise"]:
+            lines.append(f"  no exercise ({n['clip']}): {n['reps']} reps, {n['cues']} form cues (want 0, 0)")
+    if "pushup_diagnosis" in res:
+        d = res["pushup_diagnosis"]
+        lines.append(f"Push-up correct vs wrong, {d['clips']} PushFit clips, {d['folds']}-fold grouped CV by clip "
+                     f"({d['clips_without_reps']} clips with no full rep found, {d['clips_without_reps_correct']} "
+                     f"of them correct)")
+        lines.append("  verdict from        accuracy  sensitivity  specificity  F1(wrong)")
+        for k in ("measures", "model", "combined"):
+            s = d[k]
+            lines.append(f"  {k:18s}  {_pct(s['accuracy'])}     {_pct(s['sensitivity'])}        "
+                         f"{_pct(s['specificity'])}      {_pct(s['f1'])}")
+    if res.get("pose_trainer"):
+        lines.append("Pose Trainer good/bad files (OpenPose 2-D)   files  accuracy  sensitivity  specificity  F1(bad)  reps")
+        for ex, s in res["pose_trainer"].items():
+            lines.append(f"  {ex:42s} {s['n']:5d}  {_pct(s['accuracy'])}     {_pct(s['sensitivity'])}        "
+                         f"{_pct(s['specificity'])}      {_pct(s['f1'])}  {s['reps_found']}")
+    if res.get("plank"):
+        lines.append(f"Plank frames labelled correct: {res['plank']['frames']} frames, specificity "
+                     f"{_pct(res['plank']['specificity'])}%")
+    if res.get("squat_phase"):
+        lines.append(f"Squat up/down phase from knee bend: {res['squat_phase']['frames']} frames, accuracy "
+                     f"{_pct(res['squat_phase']['accuracy'])}%")
+    return "\n".join(lines)
