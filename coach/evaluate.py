@@ -93,6 +93,7 @@ class _ClipVerdict:
     reps: int
     measure_bad: float  # share of reps with a measured fault (or cut short)
     model_p: float | None  # mean p(fault) of the reps under the fold's model
+    threshold: float = 0.5  # the fold model's decision threshold
 
 
 def _fold_ids(groups: list[str], k: int, seed: int) -> dict[str, int]:
@@ -139,7 +140,7 @@ def evaluate_pushups(root: Path, folds: int = 5, seed: int = 0, steps: int | Non
             ps, bad = [], []
             for rep in rec.reps:
                 sel = (t >= rep.rep.start_s) & (t <= rep.rep.end_s)
-                v = model.verdict(res[sel], ref[sel])
+                v = model.verdict(res[sel], ref[sel], {**rep.measures, **rep.metrics})
                 ps.append(v.p_fault)
                 measured = any(f.source == "measure" for f in rep.faults)
                 bad.append(measured)
@@ -147,12 +148,12 @@ def evaluate_pushups(root: Path, folds: int = 5, seed: int = 0, steps: int | Non
                                  "faults": [f.code for f in rep.faults]})
             verdicts.append(_ClipVerdict(rec.label != "correct", len(rec.reps),
                                          float(np.mean(bad)) if bad else 1.0,
-                                         float(np.mean(ps)) if ps else None))
+                                         float(np.mean(ps)) if ps else None, model.threshold))
     truth = [v.truth_wrong for v in verdicts]
     no_reps = [v for v in verdicts if v.reps == 0]
     # a clip with no full push-up found is reported "wrong" (nothing the coach could call good form)
     measure = [v.measure_bad >= 0.5 for v in verdicts]
-    model = [(v.model_p if v.model_p is not None else 1.0) >= 0.5 for v in verdicts]
+    model = [(v.model_p if v.model_p is not None else 1.0) >= v.threshold for v in verdicts]
     both = [m or d for m, d in zip(measure, model)]
     return {"clips": len(verdicts), "clips_without_reps": len(no_reps),
             "clips_without_reps_correct": sum(1 for v in no_reps if not v.truth_wrong), "folds": folds,

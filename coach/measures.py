@@ -70,9 +70,11 @@ class Frames:
             self.img = np.full(w.shape[:2] + (2,), np.nan)
         else:
             img = np.asarray(image_xy, np.float64).reshape(w.shape[:2] + (2,)).copy()
+            # a landmark guessed outside the picture (a close-up's hips) says nothing about where it is
+            inside = ((img > -0.02) & (img < 1.02)).all(axis=-1)
             if image_size:
                 img[..., 0] *= image_size[0] / image_size[1]
-            self.img = np.where(self.seen[..., None], img, np.nan)
+            self.img = np.where((self.seen & inside)[..., None], img, np.nan)
 
     @classmethod
     def of(cls, seq: PoseSequence, min_visibility: float = MIN_VISIBILITY) -> "Frames":

@@ -44,6 +44,7 @@ class ExerciseModel:
     threshold: float = 0.5  # p(fault) at or above which the model reports a fault
     residual_log_mean: float | None = None  # of correct training reps' RMS residual (anomaly mode)
     residual_log_std: float | None = None
+    feature_names: tuple[str, ...] = ()  # rep measures and metrics the forest reads after the error signature
     meta: dict = field(default_factory=dict)
     path: Path | None = None
 
@@ -51,8 +52,12 @@ class ExerciseModel:
     def joints(self) -> tuple[str, ...]:
         return tuple(self.simulator.skeleton.joints)
 
-    def features(self, residuals: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
-        return error_signature(residuals, reference)
+    def features(self, residuals: np.ndarray, reference: np.ndarray | None = None,
+                 values: dict | None = None) -> np.ndarray:
+        """The error signature, then the rep's own measures (body frame) named by ``feature_names``."""
+        extra = [float((values or {}).get(k, np.nan) if (values or {}).get(k) is not None else np.nan)
+                 for k in self.feature_names]
+        return np.concatenate([error_signature(residuals, reference), np.array(extra, np.float64)])
 
     def reference(self):
         """The constant-velocity baseline on this simulator's grid (its errors normalise the signature)."""
@@ -60,12 +65,14 @@ class ExerciseModel:
 
         return ConstantVelocity.like(self.simulator)
 
-    def verdict(self, residuals: np.ndarray, reference: np.ndarray | None = None) -> ModelVerdict:
-        """The model's verdict on one rep from its (T, J) residuals (and the baseline's, to normalise)."""
+    def verdict(self, residuals: np.ndarray, reference: np.ndarray | None = None,
+                values: dict | None = None) -> ModelVerdict:
+        """The model's verdict on one rep from its (T, J) residuals (and the baseline's, to normalise) and the
+        rep's measures (``values``: RepReport.measures and .metrics)."""
         joint, phase = deviation_where(residuals, self.joints)
         if self.classifier is not None:
-            x = self.features(residuals, reference)
-            if not np.isfinite(x).all():
+            x = self.features(residuals, reference, values)
+            if not np.isfinite(x[: len(x) - len(self.feature_names)]).all():
                 return ModelVerdict("correct", 0.0, 0.0, joint, phase)
             proba = self.classifier.predict_proba(x[None])[0]
             classes = [str(c) for c in self.classifier.classes_]
@@ -97,7 +104,8 @@ class ExerciseModel:
         meta = dict(self.meta)
         meta.update(format=FORMAT, version=VERSION, exercise=self.exercise, classes=list(self.classes),
                     threshold=self.threshold, residual_log_mean=self.residual_log_mean,
-                    residual_log_std=self.residual_log_std, has_classifier=self.classifier is not None)
+                    residual_log_std=self.residual_log_std, has_classifier=self.classifier is not None,
+                    feature_names=list(self.feature_names))
         with atomic_path(folder / "model.json") as tmp:
             tmp.write_text(json.dumps(meta, indent=1, sort_keys=True))
         self.path = folder
@@ -135,7 +143,7 @@ class ExerciseModel:
                                      f"{hint}") from None
         return cls(meta["exercise"], sim, clf, tuple(meta.get("classes") or ("correct", "wrong")),
                    float(meta.get("threshold", 0.5)), meta.get("residual_log_mean"), meta.get("residual_log_std"),
-                   {k: v for k, v in meta.items() if k not in ("format", "version")}, folder)
+                   tuple(meta.get("feature_names") or ()), {k: v for k, v in meta.items() if k not in ("format", "version")}, folder)
 
 
 def rep_rms(residuals: np.ndarray) -> float | None:

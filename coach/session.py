@@ -327,18 +327,18 @@ class Coach:
         view = camera_view(frames)
         self.view = view
         faults = measure_faults(ex, values, frames, view) if not rep.partial or rep.reason == "cut short" else []
+        signal = np.array([f.signal for f in frames_list])
+        metrics = rep_metrics(ex, frames, t, rep, signal)
         verdict = None
         if self._model is not None and not rep.partial:
             rows = [f for f in frames_list if f.residual is not None]
             if len(rows) >= 4:
                 verdict = self._model.verdict(np.stack([f.residual for f in rows]),
-                                              np.stack([f.reference for f in rows]))
+                                              np.stack([f.reference for f in rows]), {**values, **metrics})
                 mf = model_fault(ex, verdict, self._model.threshold)
                 if mf is not None and not faults:
                     faults.append(mf)
         faults = explain(faults)
-        signal = np.array([f.signal for f in frames_list])
-        metrics = rep_metrics(ex, frames, t, rep, signal)
         rep = replace(rep, index=len(self.reports) + 1)
         return RepReport(rep, tuple(faults), quality_score(faults, rep, verdict), metrics, values, view, verdict)
 

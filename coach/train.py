@@ -112,12 +112,17 @@ def rep_motions(recs: list[Recording], skeleton, margin_s: float = REP_MARGIN_S)
     return out
 
 
-def rep_signatures(sim, recs: list[Recording]) -> tuple[np.ndarray, list[str], list[str]]:
-    """Error signature of every rep of ``recs`` under ``sim``: features (N, F), labels, groups."""
-    from coach.body import to_physics
-    from coach.diagnosis import error_signature
+def feature_names(ex: Exercise) -> tuple[str, ...]:
+    """The rep measures (body frame) and metrics the forest reads beside the error signature."""
+    keys = sorted({f"{f.measure}@{f.at}" for f in ex.faults})
+    return tuple(keys) + ("duration_s", "rom", "eccentric_s", "concentric_s")
 
+
+def rep_features(model_like, sim, recs: list[Recording]) -> tuple[np.ndarray, list[str], list[str]]:
+    """Features of every rep of ``recs`` under ``sim`` (see :meth:`ExerciseModel.features`): X, labels, groups."""
     from physics import ConstantVelocity
+
+    from coach.body import to_physics
 
     cv = ConstantVelocity.like(sim)
     X, y, g = [], [], []
@@ -127,8 +132,8 @@ def rep_signatures(sim, recs: list[Recording]) -> tuple[np.ndarray, list[str], l
         t = rec.sequence.t_s
         for r in rec.reps:
             sel = (t >= r.rep.start_s) & (t <= r.rep.end_s)
-            x = error_signature(res[sel], ref[sel])
-            if np.isfinite(x).all():
+            x = model_like.features(res[sel], ref[sel], {**r.measures, **r.metrics})
+            if np.isfinite(x[: len(x) - len(model_like.feature_names)]).all():
                 X.append(x)
                 y.append(rec.label)
                 g.append(rec.group)
@@ -153,11 +158,28 @@ def fit_simulator(motions: list, seed: int = 0, steps: int | None = None, progre
 
 
 def fit_forest(X: np.ndarray, y: list[str], seed: int = 0):
+    """Random forest (missing measures allowed) and the p(fault) threshold that balances sensitivity and
+    specificity on its out-of-bag predictions."""
     from sklearn.ensemble import RandomForestClassifier
 
-    clf = RandomForestClassifier(n_estimators=300, min_samples_leaf=2, class_weight="balanced_subsample",
-                                 random_state=seed, n_jobs=1)
-    return clf.fit(X, np.array(y))
+    clf = RandomForestClassifier(n_estimators=400, min_samples_leaf=2, class_weight="balanced_subsample",
+                                 oob_score=True, random_state=seed, n_jobs=1)
+    clf.fit(X, np.array(y))
+    classes = [str(c) for c in clf.classes_]
+    threshold = 0.5
+    if "correct" in classes:
+        oob = clf.oob_decision_function_
+        ok = np.isfinite(oob).all(axis=1)
+        p_fault = 1.0 - oob[ok, classes.index("correct")]
+        is_fault = np.array([v != "correct" for v in y])[ok]
+        best = -1.0
+        for thr in np.linspace(0.2, 0.8, 25):
+            pred = p_fault >= thr
+            sens = (pred & is_fault).sum() / max(is_fault.sum(), 1)
+            spec = (~pred & ~is_fault).sum() / max((~is_fault).sum(), 1)
+            if (sens + spec) / 2 > best:
+                best, threshold = (sens + spec) / 2, float(thr)
+    return clf, threshold
 
 
 def split_halves(recs: list[Recording], seed: int = 0) -> tuple[list[Recording], list[Recording]]:
@@ -171,7 +193,9 @@ def split_halves(recs: list[Recording], seed: int = 0) -> tuple[list[Recording],
 def build_model(ex: Exercise, recs: list[Recording], seed: int = 0, steps: int | None = None,
                 progress: Progress | None = None):
     """An :class:`~coach.models.ExerciseModel` from recordings whose reps are already found."""
-    from coach.models import ExerciseModel, rep_rms
+    from coach.models import rep_rms
+
+    from coach.models import ExerciseModel
 
     correct = [r for r in recs if r.label == "correct" and r.reps]
     faulty = [r for r in recs if r.label != "correct" and r.reps]
@@ -179,13 +203,15 @@ def build_model(ex: Exercise, recs: list[Recording], seed: int = 0, steps: int |
         raise TrainingError("no good reps found in the correct recordings: check the exercise and that the whole "
                             "body is in view")
     t0 = time.perf_counter()
-    clf, classes = None, ("correct",)
+    clf, classes, threshold = None, ("correct",), 0.98
+    names = feature_names(ex)
     if faulty and len({r.group for r in correct}) >= 2:
         half_a, half_b = split_halves(correct, seed)
         sim_a = fit_simulator(rep_motions(half_a, _skeleton()), seed, steps, progress, 0.0, 0.45)
-        X, y, _ = rep_signatures(sim_a, half_b + faulty)
+        probe = ExerciseModel(ex.id, sim_a, feature_names=names)
+        X, y, _ = rep_features(probe, sim_a, half_b + faulty)
         if len(set(y)) >= 2:
-            clf = fit_forest(X, y, seed)
+            clf, threshold = fit_forest(X, y, seed)
             classes = tuple(str(c) for c in clf.classes_)
     sim = fit_simulator(rep_motions(correct, _skeleton()), seed, steps, progress, 0.5 if clf else 0.0, 0.95)
     # residual statistics of the correct reps (anomaly score when there is no forest)
@@ -214,8 +240,7 @@ def build_model(ex: Exercise, recs: list[Recording], seed: int = 0, steps: int |
     meta = {"training_data": {"labels": labels, "recordings": [str(r.path) for r in recs],
                               "train_time_s": round(time.perf_counter() - t0, 1)},
             "signature": {"points": 64, "bins": 16, "per_joint": list(sim.skeleton.joints)}}
-    threshold = 0.5 if clf is not None else 0.98
-    return ExerciseModel(ex.id, sim, clf, classes, threshold, mean, std, meta)
+    return ExerciseModel(ex.id, sim, clf, classes, threshold, mean, std, names if clf is not None else (), meta)
 
 
 def _skeleton():

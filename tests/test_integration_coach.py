@@ -1,0 +1,108 @@
+"""The coaching core on the real recordings (COACH_DATA): rep counts against the counts made by eye, push-up
+diagnosis separating correct from wrong clips, the labelled landmark tables scored by `coach evaluate`, and
+`coach train` producing a model the coach then uses. Thresholds sit a little under what was measured, so a
+regression fails; the measured figures are in the benchmark output (benchmarks/bench_coach.py)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def rep_results(data_dir):
+    from coach.evaluate import evaluate_rep_counting
+
+    return evaluate_rep_counting(data_dir)
+
+
+def test_workouttracker_rep_counts(rep_results):
+    rows = [r for r in rep_results["clips"] if r["clip"].startswith("workouttracker/")]
+    assert len(rows) == 6
+    exact = [r["counted"] == r["truth"] for r in rows]
+    squats_dips = [r for r in rows if r["exercise"] in ("squat", "dip")]
+    assert all(r["counted"] == r["truth"] for r in squats_dips), squats_dips
+    assert sum(exact) >= 4, rows
+    assert all(abs(r["counted"] - r["truth"]) <= 1 for r in rows), rows
+
+
+def test_rep_counts_over_all_counted_clips(rep_results):
+    s = rep_results["per_exercise"]["all"]
+    assert s["clips"] >= 29
+    assert s["exact"] >= 0.8 and s["off_by_one"] >= 0.93
+    assert s["recognised"] >= 0.65  # the exercise recognised when not given
+    for ex in ("squat", "lunge", "jumping-jack", "shoulder-press", "sit-up"):
+        assert rep_results["per_exercise"][ex]["exact"] == 1.0, ex
+
+
+def test_no_reps_no_cues_when_not_exercising(rep_results):
+    assert rep_results["no_exercise"], "the no-exercise clip is missing"
+    for r in rep_results["no_exercise"]:
+        assert r["reps"] == 0 and r["cues"] == 0
+
+
+def test_pushup_measures_separate_wrong_from_correct(data_dir):
+    """Without any learning: the share of reps that are not good (a measured fault, or cut short) is higher in
+    the wrong clips."""
+    from coach.datasets import cached_landmarks, pushfit_clips
+    from coach.models import ModelStore
+    from coach.session import Coach
+
+    share = {"correct": [], "wrong": []}
+    for c in pushfit_clips(data_dir):
+        seq = cached_landmarks(c.path)
+        coach = Coach("push-up", models=ModelStore([]), use_model=False, image_size=seq.image_size)
+        for r in seq.results():
+            coach.process(r)
+        coach.finish()
+        reps = [r for r in coach.reports if not r.rep.partial or r.rep.reason == "cut short"]
+        if reps:
+            share[c.form].append(np.mean([bool(r.faults) or r.rep.partial for r in reps]))
+    assert len(share["correct"]) > 40 and len(share["wrong"]) > 30
+    assert np.mean(share["wrong"]) > np.mean(share["correct"]) + 0.1
+    assert np.mean(np.array(share["correct"]) < 0.5) >= 0.7  # most correct clips are called correct
+
+
+def test_landmark_tables_scored(data_dir):
+    from coach.evaluate import evaluate, format_report
+
+    res = evaluate(data_dir, parts=("tables",))
+    report = format_report(res)
+    assert "Pose Trainer" in report and "Plank" in report and "Squat up/down" in report
+    assert res["squat_phase"]["accuracy"] > 0.8
+    assert res["plank"]["specificity"] > 0.5
+    for ex in ("bicep-curl", "front-raise", "shoulder-shrug"):
+        s = res["pose_trainer"][ex]
+        assert s["n"] >= 16 and s["reps_found"] > 0
+        assert s["specificity"] >= 0.8  # good form is not called bad
+
+
+def test_train_then_coach_uses_the_model(data_dir, tmp_path, monkeypatch):
+    """`coach train` on a few PushFit clips writes a model folder the coach loads and uses for verdicts."""
+    import os
+
+    from coach.models import ExerciseModel, ModelStore
+    from coach.session import Coach
+    from coach.train import train_exercise
+    from coach.datasets import cached_landmarks
+
+    train = tmp_path / "data"
+    for form, names in (("correct", ["correct51", "correct52", "correct53", "correct54", "correct66"]),
+                        ("wrong", ["wrong52", "wrong53", "wrong63", "wrong78"])):
+        (train / form).mkdir(parents=True)
+        for n in names:
+            os.symlink(data_dir / "pushfit/videos" / form / f"{n}.mp4", train / form / f"{n}.mp4")
+    out = tmp_path / "models" / "push-up"
+    result = train_exercise("push-up", train, out, steps=150)
+    assert "correct: 5 recordings" in result.report()
+    model = ExerciseModel.load(out)
+    assert model.classifier is not None and set(model.classes) == {"correct", "wrong"}
+    assert model.meta["training_data"]["labels"]["wrong"]["reps"] > 0
+    seq = cached_landmarks(data_dir / "pushfit/videos/wrong/wrong63.mp4")
+    coach = Coach("push-up", models=ModelStore([tmp_path / "models"]), image_size=seq.image_size)
+    for r in seq.results():
+        coach.process(r)
+    coach.finish()
+    verdicts = [r.model for r in coach.reports if not r.rep.partial]
+    assert verdicts and all(v is not None and 0.0 <= v.p_fault <= 1.0 for v in verdicts)
