@@ -103,22 +103,37 @@ def _fold_ids(groups: list[str], k: int, seed: int) -> dict[str, int]:
     return {g: i % k for i, g in enumerate(uniq)}
 
 
+def _all_reps(ex, seq) -> list:
+    """Every rep the coach reports in a recording, full and cut short (no model)."""
+    from coach.models import ModelStore
+    from coach.session import Coach
+
+    coach = Coach(ex, models=ModelStore([]), use_model=False, image_size=seq.image_size, say_exercise=False)
+    for r in seq.results():
+        coach.process(r)
+    coach.finish()
+    return [r for r in coach.reports if not r.rep.partial or r.rep.reason == "cut short"]
+
+
 def evaluate_pushups(root: Path, folds: int = 5, seed: int = 0, steps: int | None = None,
                      progress: Progress | None = None) -> dict:
+    """Clip verdicts as a coach would give them: a clip is wrong when at least half its reps are not good (a
+    fault, or cut short), or when no full push-up was found in it at all."""
     from coach.body import to_physics
     from coach.datasets import pushfit_clips
     from coach.exercises import get_exercise
-    from coach.train import Recording, build_model, find_reps, load_sequence
+    from coach.train import Recording, build_model, load_sequence
 
     ex = get_exercise("push-up")
-    recs = []
+    recs, every = [], {}
     clips = pushfit_clips(root)
     for i, c in enumerate(clips):
         if progress:
             progress(0.2 * i / len(clips), f"finding reps in {c.path.name}")
         rec = Recording(c.path, c.form, c.source)
         rec.sequence = load_sequence(c.path)
-        rec.reps = find_reps(ex, rec.sequence)
+        every[c.path] = _all_reps(ex, rec.sequence)
+        rec.reps = [r for r in every[c.path] if not r.rep.partial]
         recs.append(rec)
     fold_of = _fold_ids([r.group for r in recs], folds, seed)
     verdicts: list[_ClipVerdict] = []
@@ -138,22 +153,23 @@ def evaluate_pushups(root: Path, folds: int = 5, seed: int = 0, steps: int | Non
             res, ref = model.simulator.residuals(motion), cv.residuals(motion)
             t = rec.sequence.t_s
             ps, bad = [], []
-            for rep in rec.reps:
-                sel = (t >= rep.rep.start_s) & (t <= rep.rep.end_s)
-                v = model.verdict(res[sel], ref[sel], {**rep.measures, **rep.metrics})
-                ps.append(v.p_fault)
-                measured = any(f.source == "measure" for f in rep.faults)
+            for rep in every[rec.path]:
+                measured = any(f.source == "measure" for f in rep.faults) or rep.rep.partial
                 bad.append(measured)
-                rep_rows.append({"clip": rec.path.name, "truth": rec.label, "p_fault": v.p_fault,
-                                 "faults": [f.code for f in rep.faults]})
+                p = None
+                if not rep.rep.partial:
+                    sel = (t >= rep.rep.start_s) & (t <= rep.rep.end_s)
+                    p = model.verdict(res[sel], ref[sel], {**rep.measures, **rep.metrics}).p_fault
+                    ps.append(p)
+                rep_rows.append({"clip": rec.path.name, "truth": rec.label, "partial": rep.rep.partial,
+                                 "p_fault": p, "faults": [f.code for f in rep.faults]})
             verdicts.append(_ClipVerdict(rec.label != "correct", len(rec.reps),
                                          float(np.mean(bad)) if bad else 1.0,
                                          float(np.mean(ps)) if ps else None, model.threshold))
     truth = [v.truth_wrong for v in verdicts]
     no_reps = [v for v in verdicts if v.reps == 0]
-    # a clip with no full push-up found is reported "wrong" (nothing the coach could call good form)
-    measure = [v.measure_bad >= 0.5 for v in verdicts]
-    model = [(v.model_p if v.model_p is not None else 1.0) >= v.threshold for v in verdicts]
+    measure = [v.reps == 0 or v.measure_bad >= 0.5 for v in verdicts]
+    model = [v.reps == 0 or v.model_p >= v.threshold for v in verdicts]
     both = [m or d for m, d in zip(measure, model)]
     return {"clips": len(verdicts), "clips_without_reps": len(no_reps),
             "clips_without_reps_correct": sum(1 for v in no_reps if not v.truth_wrong), "folds": folds,

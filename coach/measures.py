@@ -252,6 +252,13 @@ def arm_trunk_angle(f: Frames) -> np.ndarray:
         return np.nanmean(np.stack(vals, axis=1), axis=1)
 
 
+def chest_up(f: Frames) -> np.ndarray:
+    """Which way the chest faces: +1 the ceiling (lying on the back: sit-ups), -1 the floor (push-ups, planks),
+    0 a wall (standing). From the body frame of the hips and shoulders; NaN when the hips overlap too much."""
+    _up, _right, forward = f.axes
+    return -forward[:, 1]
+
+
 def shoulder_to_ear(f: Frames) -> np.ndarray:
     """Distance from the shoulders up to the ears, in torso lengths (shrinks in a shrug)."""
     with _quiet():
@@ -313,6 +320,7 @@ for _g in ("shoulders", "wrists", "hips", "head"):
               _image_height(_g))
 _register("hip_position_image", "torso", hip_position_image.__doc__, hip_position_image)
 _register("lunge_stance", "ratio", lunge_stance.__doc__, lunge_stance)
+_register("chest_up", "ratio", chest_up.__doc__, chest_up)
 _register("shoulder_to_ear", "torso", shoulder_to_ear.__doc__, shoulder_to_ear)
 _register("arm_trunk_angle", "deg", arm_trunk_angle.__doc__.split(":")[0], arm_trunk_angle)
 

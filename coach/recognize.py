@@ -106,13 +106,15 @@ class Recogniser:
             return None
         if sum(f.present for f in recent) < 0.9 * len(recent):
             return None
-        if any(c.state in ("in", "out") for c in self._counters.values()):
-            return None  # something is moving through a rep
         frames, _ = stack([f for f in recent if f.present], self._image_size)
         for e in self.hold_ex:
             if posture_ok(e, frames) and _still(frames):
                 return e
         return None
+
+    def rep_exercise(self) -> Exercise | None:
+        """A rep exercise with a full rep seen (used to leave a hold that was only the start of a set)."""
+        return self.best_guess() if self._first_t is not None else None
 
     def best_guess(self) -> Exercise | None:
         """The exercise whose vetted reps covered most of its full range (then the most reps), or None."""

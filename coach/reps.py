@@ -9,7 +9,7 @@ peak. A rep is a rise from a rest level into a peak and a return. Amplitudes are
 (degrees of knee bend, torso lengths of hand travel), so thresholds come from the exercise file:
 
 * a movement smaller than ``0.5 * full_range`` is fidgeting: no rep, no partial;
-* a full rep's larger half travels at least ``full_range`` and at least half of the person's typical rep
+* a full rep's larger half travels at least ``full_range`` and at least two thirds of the person's typical rep
   (median of their last five), and its smaller half at least half the larger (a clip that opens mid-descent still counts);
 * anything else that moved enough is a *partial* rep: a rep cut short, or one whose other half lies outside
   the recording or out of sight. Partials are reported, never silently counted or dropped.
@@ -31,7 +31,7 @@ from coach.filters import OneEuroFilter
 log = logging.getLogger(__name__)
 
 FIDGET = 0.5  # of full_range: less than this is no movement at all
-TYPICAL = 0.5  # of the typical (median) rep amplitude so far: less is a rep cut short
+TYPICAL = 2 / 3  # of the typical (median of the last few) rep amplitude: less is a rep cut short
 HALF = 0.5  # the smaller half of a full rep is at least this fraction of the larger
 RECENT = 5  # full reps that make the typical amplitude
 MAX_GAP_S = 0.6  # a longer gap in the signal (out of sight) ends any movement in progress

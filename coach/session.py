@@ -215,6 +215,13 @@ class Coach:
         else:
             new_reps, cue_rep = self._step(fr)
             cue = cue or cue_rep
+            if self.recognised and self._hold is not None and self._recogniser is not None:
+                # a hold recognised at the start of a set may be the top of a push-up: reps win
+                self._recogniser.update(fr, self.image_size)
+                switch = self._recogniser.rep_exercise()
+                if switch is not None:
+                    self._recogniser = None
+                    cue = self._lock_in(switch, t)
 
         if status in ("no_person", "not_visible") and self.exercise is not None:
             setup = self.cues.setup(message, t)
