@@ -252,6 +252,19 @@ def arm_trunk_angle(f: Frames) -> np.ndarray:
         return np.nanmean(np.stack(vals, axis=1), axis=1)
 
 
+def arm_drop(f: Frames) -> np.ndarray:
+    """How far the shoulders have come down towards the hands, as a share of the arm's length (upper arm plus
+    forearm): about 0 with straight arms under the shoulders, 0.6-0.8 at the bottom of a full push-up or dip."""
+    vals = []
+    for side in ("left", "right"):
+        s_, e_, w_ = f.p(f"{side}_shoulder"), f.p(f"{side}_elbow"), f.p(f"{side}_wrist")
+        arm = _dist(s_, e_) + _dist(e_, w_)
+        with _quiet():
+            vals.append(1.0 - (w_[:, 1] - s_[:, 1]) / arm)
+    with _quiet():
+        return np.nanmean(np.stack(vals, axis=1), axis=1)
+
+
 def chest_up(f: Frames) -> np.ndarray:
     """Which way the chest faces: +1 the ceiling (lying on the back: sit-ups), -1 the floor (push-ups, planks),
     0 a wall (standing). From the body frame of the hips and shoulders; NaN when the hips overlap too much."""
@@ -321,6 +334,7 @@ for _g in ("shoulders", "wrists", "hips", "head"):
 _register("hip_position_image", "torso", hip_position_image.__doc__, hip_position_image)
 _register("lunge_stance", "ratio", lunge_stance.__doc__, lunge_stance)
 _register("chest_up", "ratio", chest_up.__doc__, chest_up)
+_register("arm_drop", "ratio", arm_drop.__doc__, arm_drop)
 _register("shoulder_to_ear", "torso", shoulder_to_ear.__doc__, shoulder_to_ear)
 _register("arm_trunk_angle", "deg", arm_trunk_angle.__doc__.split(":")[0], arm_trunk_angle)
 
