@@ -192,7 +192,9 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
             from tqdm import tqdm
 
             bar = tqdm(total=total, unit="frame", desc=f"analysing {video.name}", leave=False)
+        last_image = None
         for fr in src:
+            last_image = fr.image
             res = estimator(fr.image, fr.t_s)
             results.append(res)
             fb = coach.process(res)
@@ -203,8 +205,11 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
                 bar.update(1)
             elif callable(progress) and total and fr.index % 5 == 0:
                 progress(min(fr.index / total, 0.99), f"frame {fr.index} of {total}")
+        n_cues = len(coach.cue_log)
         coach.finish()
         if renderer is not None:
+            if results and (len(coach.cue_log) > n_cues or coach.reports):
+                _end_card(renderer, coach, last_image, results[-1], src.info.fps)
             renderer.finish()
             renderer = None
         seq = PoseSequence.from_results(results, src.info.fps, source=str(video),
@@ -224,6 +229,23 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
             renderer.join(timeout=10)
         estimator.close()
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _end_card(renderer: _Renderer, coach: Coach, image, last: PoseResult, fps: float, seconds: float = 1.5) -> None:
+    """Hold the last frame for a moment with the final count and the last cue: a rep that ends with the
+    recording is only confirmed after it, and the video should agree with the report."""
+    lines: list = []
+    ex = coach.exercise
+    if ex is not None:
+        lines.append(ex.name + (" (recognised)" if coach.recognised else ""))
+        extra = f"  (+{coach.partial_count} partial)" if coach.partial_count else ""
+        lines.append(f"Reps: {coach.rep_count}{extra}")
+    if coach.cue_log:
+        cue = coach.cue_log[-1]
+        lines.append((cue.text, CUE_COLORS.get(cue.kind, (255, 255, 255))))
+    lines.append("End of video")
+    for k in range(1, int(round(seconds * fps)) + 1):
+        renderer.put((image, last.t_s + k / fps, last.primary, lines, {}))
 
 
 def _move_into(stage: Path, out_dir: Path) -> dict[str, Path]:
@@ -273,6 +295,11 @@ def build_summary(seq: PoseSequence, coach: Coach, info, pose_model: Path, num_p
 
     ex = coach.exercise
     reps = [r.to_dict() for r in coach.reports]
+    not_counted = [{"turn_s": round(r.turn_s, 3), "reason": "not in the exercise's position" if why == "posture"
+                    else why} for r, why in coach.rejected]
+    if ex is not None and not_counted:
+        warnings = warnings + [f"{len(not_counted)} movement(s) were not counted as {ex.name.lower()} reps "
+                               f"({'; '.join(sorted({n['reason'] for n in not_counted}))})"]
     set_summary = coach.set_summary()
     return {
         "schema": SUMMARY_SCHEMA, "schema_version": SUMMARY_VERSION, "coach_version": __version__,
@@ -284,23 +311,31 @@ def build_summary(seq: PoseSequence, coach: Coach, info, pose_model: Path, num_p
                  "detected_fraction": round(seq.detected_fraction, 4)},
         "exercise": ex.id if ex else None, "exercise_name": ex.name if ex else None,
         "exercise_source": "none" if ex is None else ("recognised" if coach.recognised else "given"),
-        "kind": ex.kind if ex else None, "view": coach.view or None,
+        "kind": ex.kind if ex else None, "view": coach.view or _whole_view(seq),
         "model": _model_info(coach),
         "rep_count": set_summary["rep_count"], "partial_count": set_summary["partial_count"],
         "good_reps": set_summary["good_reps"],
         "set": {k: v for k, v in set_summary.items() if k != "hold"},
         "reps": reps,
+        "not_counted": not_counted,
         "hold": set_summary["hold"],
         "cues": [c.to_dict() for c in coach.cue_log],
         "warnings": warnings,
     }
 
 
+def _whole_view(seq: PoseSequence) -> str | None:
+    from coach.diagnosis import camera_view
+    from coach.measures import Frames
+
+    return camera_view(Frames.of(seq)) if seq.present.any() else None
+
+
 def _model_info(coach: Coach) -> dict | None:
     m = coach._model
     if m is None:
         return None
-    return {"exercise": m.exercise, "has_classifier": m.classifier is not None, "threshold": m.threshold,
+    return {"exercise": m.exercise, "has_classifier": m.classifier is not None, "threshold": m.fault_threshold,
             "path": str(m.path) if m.path else None}
 
 

@@ -141,17 +141,11 @@ def _sidebar(ctx: AppContext) -> None:
             ctx.profile = next(p for p in ctx.history.profiles() if p.name == name)
             if ctx.history.get_setting("last_profile") != name:
                 ctx.history.set_setting("last_profile", name)
-            with sb.popover("Add a person", use_container_width=True):
-                new = st.text_input("Name", key="new_profile_name", placeholder="e.g. Alex")
-                if st.button("Add", key="add_profile"):
-                    try:
-                        p = ctx.history.add_profile(new)
-                    except CoachError as e:
-                        st.error(str(e))
-                    else:
-                        st.session_state["profile"] = p.name
-                        st.session_state.pop("new_profile_name", None)
-                        st.rerun()
+            with sb.popover("Add a person", width="stretch"):
+                st.text_input("Name", key="new_profile_name", placeholder="e.g. Alex")
+                st.button("Add", key="add_profile", on_click=_add_profile, args=(ctx.history,))
+            if st.session_state.get("profile_error"):
+                sb.error(st.session_state.pop("profile_error"))
         except CoachError as e:
             sb.error(str(e))
     with sb.expander("Settings"):
@@ -169,6 +163,17 @@ def _sidebar(ctx: AppContext) -> None:
         if ctx.rtc_error:
             st.error(ctx.rtc_error)
     sb.caption(PRIVACY)
+
+
+def _add_profile(history: History) -> None:
+    """The Add button (a callback: it runs before the widgets, so it may select the new person)."""
+    try:
+        p = history.add_profile(st.session_state.get("new_profile_name") or "")
+    except CoachError as e:
+        st.session_state["profile_error"] = str(e)
+        return
+    st.session_state["profile"] = p.name
+    st.session_state["new_profile_name"] = ""
 
 
 def _apply_db_path() -> None:
@@ -342,9 +347,8 @@ def _live_panel(session, speak: bool, playing: bool) -> None:
             st.info("Start your set: I'll recognise the exercise from your first reps")
         else:
             st.caption("Cues appear here after each rep.")
-        if st.button("End set", type="primary", key="end_set", use_container_width=True):
-            session.end_set("button")
-            st.rerun(scope="fragment")
+        st.button("End set", type="primary", key="end_set", width="stretch", on_click=session.end_set,
+                  args=("button",))
         if snap.reps:
             _rep_table(snap.reps)
     else:
@@ -373,26 +377,35 @@ def _live_panel(session, speak: bool, playing: bool) -> None:
                 st.warning(setup.prompt)
             if setup.hint:
                 st.caption(setup.hint)
-        if st.button("Start set", type="primary", key="start_set", use_container_width=True, disabled=not playing,
-                     help="Counting starts now (hands-free starts it with your first rep anyway)."):
-            session.start_set()
-            st.rerun(scope="fragment")
+        st.button("Start set", type="primary", key="start_set", width="stretch", disabled=not playing,
+                  help="Counting starts now (hands-free starts it with your first rep anyway).",
+                  on_click=session.start_set)
     if snap.sets:
         st.markdown("**Sets this session**")
         rows = []
-        for s in snap.sets:
+        holds = any((s["summary"].get("hold") or {}) for s in snap.sets)
+        for s in reversed(snap.sets):
             sm = s["summary"]
             hold = sm.get("hold") or {}
-            rows.append({"Set": s["set_index"], "Exercise": sm.get("exercise_name") or "",
-                         "Reps": sm.get("rep_count", 0) if not hold else None,
-                         "Good": sm.get("good_reps", 0) if not hold else None,
-                         "Held (s)": round(hold["in_position_s"]) if hold else None,
-                         "Top fault": (sm.get("set") or {}).get("most_frequent_fault") or "",
-                         "Saved": "no reps" if s.get("discarded") else ("yes" if s.get("session_id") else "saving")})
-        st.dataframe(rows, hide_index=True, use_container_width=True)
+            row = {"Set": s["set_index"],
+                   "Saved": "no reps" if s.get("discarded") else ("yes" if s.get("session_id") else "saving"),
+                   "Reps": sm.get("rep_count", 0), "Good": sm.get("good_reps", 0)}
+            if holds:
+                row["Held (s)"] = round(hold["in_position_s"]) if hold else None
+            row["Exercise"] = sm.get("exercise_name") or ""
+            row["Top fault"] = ((sm.get("set") or {}).get("most_frequent_fault") or "").replace("_", " ")
+            rows.append(row)
+        st.dataframe(rows, hide_index=True, width="stretch", key="live_sets")
     if snap.running:
         delay = f" · last cue {snap.cue_delay_ms:.0f} ms after the rep ended" if snap.cue_delay_ms is not None else ""
         st.caption(f"Coaching at {snap.fps:.0f} frames per second{delay}")
+
+
+def _drop_empty(rows: list[dict], col: str) -> list[dict]:
+    """Rows without ``col`` when no row has a value in it (an all-blank Evidence column wastes the width)."""
+    if any(r.get(col) for r in rows):
+        return rows
+    return [{k: v for k, v in r.items() if k != col} for r in rows]
 
 
 def _quality_column():
@@ -407,15 +420,13 @@ def _rep_table(reps) -> None:
                      "Faults": "partial" if r["partial"] else (", ".join(d["name"] for d in r["fault_details"])
                                                                or "good"),
                      "Cue": r["cue"]})
-    st.dataframe(rows, hide_index=True, use_container_width=True,
+    st.dataframe(rows, hide_index=True, width="stretch",
                  column_config={"Quality": _quality_column()})
 
 
 def _speech(enabled: bool, session_key: str) -> None:
     """Speak the latest cue with the browser's speech synthesis (in the page, which the user's click on the
     toggle has activated). Each cue has an id and is spoken once, however often this is re-rendered."""
-    import streamlit.components.v1 as components
-
     if not enabled:
         return
     cue = st.session_state.get("live_last_cue")
@@ -440,7 +451,7 @@ def _speech(enabled: bool, session_key: str) -> None:
   } catch (e) { console.warn("speech failed", e); }
 })();
 </script>""" % json.dumps(cue)
-    components.html(html, height=0)
+    st.iframe(html, height=1)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -530,17 +541,20 @@ def _run_review(ctx: AppContext, upload, demo_path: Path | None, exercise: str, 
 
 
 def _show_review(review, catalogue: dict) -> None:
-    from coach.app_review import DOWNLOADS, deviation_figure, rep_rows, signal_figure, summary_figures
+    from coach.app_review import DOWNLOADS, deviation_figure, rep_rows, set_notes, signal_figure, summary_figures
 
     res = review.result
     s = res.summary
     st.divider()
-    st.subheader(review.name)
+    ex = s.get("exercise_name") or "exercise not recognised"
+    how = " (recognised)" if s.get("exercise_source") == "recognised" else ""
+    view = f", {s['view']} view" if s.get("view") else ""
+    st.subheader(f"{review.name}: {ex}{how}{view}")
     if review.session_id is not None:
         st.caption(f"Saved to the history (session {review.session_id})"
                    + (" with the annotated video." if review.kept_video else ", without the video."))
-    figs = summary_figures(s)
-    cols = st.columns(len(figs))
+    figs = [f for f in summary_figures(s) if f[0] != "Exercise"]
+    cols = st.columns(max(len(figs), 4))
     for col, (label, value) in zip(cols, figs):
         col.metric(label, value)
     for w in s.get("warnings") or []:
@@ -553,21 +567,22 @@ def _show_review(review, catalogue: dict) -> None:
         if video is not None and video.is_file():
             st.video(video.read_bytes(), format="video/mp4")
     with right:
-        st.markdown("**Reps**")
-        rows = rep_rows(s)
-        if rows:
-            st.dataframe(rows, hide_index=True, use_container_width=True, key="review_reps",
-                         column_config={"Quality": _quality_column()})
-        elif s.get("kind") == "hold" and s.get("hold"):
+        notes = set_notes(s)
+        if notes:
+            st.markdown("\n".join(f"- {n}" for n in notes))
+        if s.get("kind") == "hold" and s.get("hold"):
             h = s["hold"]
-            st.write(f"Held {h['in_position_s']:.1f} s, {h['good_form_s']:.1f} s under good form.")
+            st.write(f"Held {h['in_position_s']:.1f} s, {h['good_form_s']:.1f} s of it under good form.")
             for code, secs in (h.get("fault_s") or {}).items():
                 st.write(f"- {code.replace('_', ' ')}: {secs:.1f} s")
-        else:
-            st.info("No reps were found in this video.")
-    if rows := rep_rows(s):
-        with st.expander("Rep details (tempo, range, velocity, evidence)", expanded=False):
-            st.dataframe(rows, hide_index=True, use_container_width=True)
+    rows = rep_rows(s, catalogue)
+    st.markdown("**Rep by rep**")
+    if rows:
+        st.dataframe(_drop_empty(rows, "Evidence"), hide_index=True, width="stretch", key="review_reps",
+                     column_config={"Quality": _quality_column(),
+                                    "Evidence": st.column_config.TextColumn("Evidence", width="large")})
+    elif s.get("kind") != "hold":
+        st.info("No reps were found in this video.")
     plots = getattr(review, "_plots", None)
     if plots is None:
         plots = []
@@ -589,7 +604,7 @@ def _show_review(review, catalogue: dict) -> None:
         if note:
             st.caption(note)
         if png is not None:
-            st.image(png, use_container_width=True)
+            st.image(png, width="stretch")
     st.markdown("**Downloads**")
     stem = Path(review.name).stem
     avail = [(k, label, mime) for k, label, mime in DOWNLOADS if k in res.files and res.files[k].is_file()]
@@ -597,7 +612,7 @@ def _show_review(review, catalogue: dict) -> None:
     for i, (k, label, mime) in enumerate(avail):
         path = res.files[k]
         cols[i % 4].download_button(label, data=path.read_bytes(), file_name=f"{stem}_{path.name}", mime=mime,
-                                    key=f"dl_{k}", on_click="ignore", use_container_width=True)
+                                    key=f"dl_{k}", on_click="ignore", width="stretch")
 
 
 def _png(fig) -> bytes:
@@ -623,7 +638,7 @@ def history_page(ctx: AppContext | None = None) -> None:
         st.info("Add a person in the sidebar to start a history.")
         return
     sessions = h.sessions(ctx.profile)
-    st.caption(f"{ctx.profile.name}'s sets and reviewed videos, kept in {h.path}.")
+    st.caption(f"Sets and reviewed videos of **{ctx.profile.name}**, kept on this computer in {h.path}.")
     if not sessions:
         st.info(f"No sessions yet for {ctx.profile.name}. Every set on the Live page and every video on the Review "
                 f"page is saved here, with charts of reps, quality and faults over time.")
@@ -637,7 +652,6 @@ def history_page(ctx: AppContext | None = None) -> None:
         sessions = [s for s in sessions if s["exercise"] == pick]
     df = pd.DataFrame([{
         "When": _dt.datetime.fromisoformat(s["started_utc"]).astimezone().replace(tzinfo=None),
-        "Day": _dt.datetime.fromisoformat(s["started_utc"]).astimezone().strftime("%Y-%m-%d"),
         "Exercise": s["exercise_name"] or "not recognised", "Reps": s["rep_count"], "Good reps": s["good_reps"],
         "Quality": s["mean_quality"], "id": s["id"]} for s in sessions])
     week = df[df["When"] >= _dt.datetime.now() - _dt.timedelta(days=7)]
@@ -649,34 +663,38 @@ def history_page(ctx: AppContext | None = None) -> None:
     m[3].metric("Mean quality", f"{q.mean():.0f}" if len(q) else "–")
     t1, t2, t3 = st.tabs(["Reps", "Quality", "Faults"])
     with t1:
-        per_day = df.groupby(["Day", "Exercise"], as_index=False)["Reps"].sum()
-        st.bar_chart(per_day, x="Day", y="Reps", color="Exercise", height=260)
+        st.altair_chart(_bar_chart(df, "Reps", "Exercise", "Reps per day"), width="stretch")
     with t2:
         qd = df.dropna(subset=["Quality"])
         if len(qd):
-            st.line_chart(qd.sort_values("When"), x="When", y="Quality", color="Exercise", height=260)
+            st.altair_chart(_quality_chart(qd), width="stretch")
         else:
             st.caption("No rep has a quality score yet.")
     with t3:
         fc = [f for f in h.fault_counts(ctx.profile) if pick == "all" or f["exercise"] == pick]
         if fc:
-            fdf = pd.DataFrame([{"Day": _dt.datetime.fromisoformat(f["started_utc"]).astimezone().strftime("%Y-%m-%d"),
-                                 "Fault": f["name"] or f["code"], "Reps with it": f["count"]} for f in fc])
-            fdf = fdf.groupby(["Day", "Fault"], as_index=False)["Reps with it"].sum()
-            st.bar_chart(fdf, x="Day", y="Reps with it", color="Fault", height=260)
+            fdf = pd.DataFrame([{"When": _dt.datetime.fromisoformat(f["started_utc"]).astimezone().replace(tzinfo=None),
+                                 "Fault": f["name"] or f["code"], "Reps": f["count"]} for f in fc])
+            st.altair_chart(_bar_chart(fdf, "Reps", "Fault", "Reps with each fault, per day"),
+                            width="stretch")
         else:
             st.caption("No faults recorded: every rep was clean.")
     st.markdown("**Sessions**")
-    table = [{"When": _local_time(s["started_utc"]),
-              "Type": ("Live set" + (f" {s['set_index']}" if s["set_index"] else "")) if s["kind"] == "live"
-              else "Video review",
-              "Exercise": s["exercise_name"] or "not recognised",
-              "Reps": s["rep_count"], "Good": s["good_reps"],
-              "Quality": None if s["mean_quality"] is None else round(s["mean_quality"]),
-              "Top fault": (s["most_frequent_fault"] or "").replace("_", " "),
-              "Source": s["source"], "Status": "unfinished" if s["status"] == "in_progress" else "",
-              "id": s["id"]} for s in sessions]
-    st.dataframe(table, hide_index=True, use_container_width=True, key="history_table")
+    unfinished = any(s["status"] == "in_progress" for s in sessions)
+    table = []
+    for s in sessions:
+        row = {"When": _local_time(s["started_utc"]),
+               "Type": ("Live set" + (f" {s['set_index']}" if s["set_index"] else "")) if s["kind"] == "live"
+               else "Video review",
+               "Exercise": s["exercise_name"] or "not recognised",
+               "Reps": s["rep_count"], "Good": s["good_reps"],
+               "Quality": None if s["mean_quality"] is None else round(s["mean_quality"]),
+               "Top fault": (s["most_frequent_fault"] or "").replace("_", " "),
+               "Source": s["source"]}
+        if unfinished:
+            row["Status"] = "unfinished" if s["status"] == "in_progress" else ""
+        table.append(row)
+    st.dataframe(table, hide_index=True, width="stretch", key="history_table")
     labels = {s["id"]: f"{_local_time(s['started_utc'])} · {r['Type']} · {r['Exercise']} · {s['rep_count']} reps"
               for s, r in zip(sessions, table)}
     sid = st.selectbox("Session details", list(labels), format_func=labels.get, key="history_session")
@@ -685,8 +703,29 @@ def history_page(ctx: AppContext | None = None) -> None:
     _export(h, ctx.profile)
 
 
+def _bar_chart(df, y: str, color: str, title: str):
+    import altair as alt
+
+    return (alt.Chart(df, title=title, height=240)
+            .mark_bar(size=22)
+            .encode(x=alt.X("yearmonthdate(When):T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)),
+                    y=alt.Y(f"sum({y}):Q", title=y), color=alt.Color(f"{color}:N", title=color),
+                    tooltip=[alt.Tooltip("yearmonthdate(When):T", title="Day"), color, alt.Tooltip(f"sum({y}):Q",
+                                                                                                   title=y)]))
+
+
+def _quality_chart(df):
+    import altair as alt
+
+    base = alt.Chart(df, title="Mean quality per session (100 = every rep clean)", height=240).encode(
+        x=alt.X("When:T", title=None, axis=alt.Axis(format="%b %d %H:%M", labelAngle=0)),
+        y=alt.Y("Quality:Q", scale=alt.Scale(domain=[0, 100]), title="Quality"),
+        color=alt.Color("Exercise:N"), tooltip=["When:T", "Exercise", "Quality", "Reps"])
+    return base.mark_line() + base.mark_point(filled=True, size=60)
+
+
 def _session_details(h: History, sid: int) -> None:
-    from coach.app_review import rep_rows, summary_figures
+    from coach.app_review import rep_rows, set_notes, summary_figures
 
     s = h.session(sid)
     if s is None:
@@ -698,20 +737,26 @@ def _session_details(h: History, sid: int) -> None:
     summary.setdefault("rep_count", s["rep_count"])
     summary.setdefault("good_reps", s["good_reps"])
     with st.container(border=True):
-        figs = summary_figures(summary)
-        cols = st.columns(len(figs))
+        kind = "Video review" if s["kind"] == "review" else f"Live set {s['set_index'] or ''}".strip()
+        st.markdown(f"**{kind}: {s['exercise_name'] or 'exercise not recognised'}** · {_local_time(s['started_utc'])}"
+                    + (f" · {s['source']}" if s["kind"] == "review" and s["source"] else ""))
+        figs = [f for f in summary_figures(summary) if f[0] != "Exercise"]
+        cols = st.columns(max(len(figs), 4))
         for col, (label, value) in zip(cols, figs):
             col.metric(label, value)
         if s["status"] == "in_progress":
             st.caption("This set did not finish (the app was closed during it): the reps done before are kept.")
         rows = rep_rows(summary)
         if rows:
-            st.dataframe(rows, hide_index=True, use_container_width=True, key=f"session_reps_{sid}")
+            st.dataframe(_drop_empty(rows, "Evidence"), hide_index=True, width="stretch",
+                         key=f"session_reps_{sid}", column_config={"Quality": _quality_column()})
+        for note in set_notes(summary):
+            st.markdown(f"- {note}")
         if s.get("video_path") and Path(s["video_path"]).is_file():
             st.video(Path(s["video_path"]).read_bytes(), format="video/mp4")
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         confirm = c1.checkbox("Yes, delete this session and everything saved with it", key=f"confirm_delete_{sid}")
-        if c2.button("Delete session", key=f"delete_{sid}", disabled=not confirm, use_container_width=True):
+        if c2.button("Delete session", key=f"delete_{sid}", disabled=not confirm, width="stretch"):
             h.delete_session(sid)
             st.session_state.pop("history_session", None)
             st.toast("Session deleted", icon=":material/delete:")
@@ -725,12 +770,12 @@ def _export(h: History, profile: Profile) -> None:
     slug = "everyone" if ref is None else "".join(c if c.isalnum() else "_" for c in profile.name).lower()
     c1, c2, c3 = st.columns(3)
     c1.download_button("All of it (JSON)", data=lambda: h.export_json(ref), file_name=f"coach_history_{slug}.json",
-                       mime="application/json", key="export_json", on_click="ignore", use_container_width=True)
+                       mime="application/json", key="export_json", on_click="ignore", width="stretch")
     c2.download_button("Sessions (CSV)", data=lambda: h.export_csv(ref)["sessions.csv"],
                        file_name=f"coach_sessions_{slug}.csv", mime="text/csv", key="export_sessions",
-                       on_click="ignore", use_container_width=True)
+                       on_click="ignore", width="stretch")
     c3.download_button("Reps (CSV)", data=lambda: h.export_csv(ref)["reps.csv"], file_name=f"coach_reps_{slug}.csv",
-                       mime="text/csv", key="export_reps", on_click="ignore", use_container_width=True)
+                       mime="text/csv", key="export_reps", on_click="ignore", width="stretch")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -757,7 +802,7 @@ def teach_page(ctx: AppContext | None = None) -> None:
     st.markdown("**Exercises you taught**")
     if taught:
         st.dataframe([{"Exercise": e.name, "Id": e.id, "Kind": e.kind, "Camera": ", ".join(e.views)}
-                      for e in taught], hide_index=True, use_container_width=True)
+                      for e in taught], hide_index=True, width="stretch")
     else:
         st.caption("None yet. Taught exercises appear in the Live and Review exercise lists.")
 

@@ -77,8 +77,23 @@ def analyse(video: Path, name: str, exercise: str = "auto", progress=None) -> Re
 
 
 # ----------------------------------------------------------------------------------------------------------------
-def rep_rows(summary: dict) -> list[dict]:
+def range_units(summary: dict, catalogue: dict | None = None) -> str:
+    """The units of the exercise signal (the rep's range of motion), for column titles."""
+    from coach.exercises import load_catalogue
+    from coach.measures import MEASURES
+
+    cat = catalogue if catalogue is not None else load_catalogue()
+    ex = cat.get(summary.get("exercise") or "")
+    if ex is None or ex.signal is None or ex.signal.measure not in MEASURES:
+        return ""
+    u = MEASURES[ex.signal.measure].units
+    return {"deg": "deg", "body": "body lengths", "torso": "torso lengths", "thigh": "thigh lengths"}.get(u, u)
+
+
+def rep_rows(summary: dict, catalogue: dict | None = None) -> list[dict]:
     """The per-rep table: time, quality, faults with evidence, cue, tempo, range, velocity."""
+    units = range_units(summary, catalogue)
+    rng = f"Range ({units})" if units else "Range"
     rows = []
     for r in summary.get("reps") or []:
         m = r.get("metrics") or {}
@@ -94,7 +109,7 @@ def rep_rows(summary: dict) -> list[dict]:
             "Evidence": "; ".join(d.get("evidence") or "" for d in r.get("fault_details") or []),
             "Cue": r.get("cue") or "",
             "Down / up (s)": _tempo(m),
-            "Range": _round(m.get("rom"), 0),
+            rng: _sig(m.get("rom")),
             "Velocity (m/s)": _round(m.get("concentric_velocity_m_s"), 2),
         })
     return rows
@@ -105,6 +120,14 @@ def _tempo(m: dict) -> str:
     if e is None or c is None:
         return ""
     return f"{e:.1f} / {c:.1f}"
+
+
+def _sig(v):
+    """Two significant decimals for small values (torso lengths), whole numbers for degrees."""
+    f = _round(v, 3)
+    if f is None:
+        return None
+    return round(f) if abs(f) >= 20 else round(f, 2)
 
 
 def _round(v, nd):
@@ -134,15 +157,46 @@ def summary_figures(summary: dict) -> list[tuple[str, str]]:
     if st.get("mean_quality") is not None:
         out.append(("Mean quality", f"{st['mean_quality']:.0f}"))
     if st.get("most_frequent_fault"):
-        out.append(("Most frequent fault", str(st["most_frequent_fault"]).replace("_", " ")))
+        code = st["most_frequent_fault"]
+        name = next((d.get("name") for r in s.get("reps") or [] for d in r.get("fault_details") or []
+                     if d.get("code") == code and d.get("name")), code.replace("_", " "))
+        out.append(("Top fault", name))
     if st.get("velocity_loss_pct") is not None:
         out.append(("Velocity loss", f"{st['velocity_loss_pct']:.0f}%"))
     return out
 
 
+def set_notes(summary: dict) -> list[str]:
+    """Plain-language notes on the set: tempo, range, velocity, how often each fault came up."""
+    st = summary.get("set") or {}
+    reps = summary.get("reps") or []
+    out = []
+    if st.get("mean_eccentric_s") is not None and st.get("mean_concentric_s") is not None:
+        out.append(f"Tempo: {st['mean_eccentric_s']:.1f} s down (lowering), {st['mean_concentric_s']:.1f} s up "
+                   f"(lifting), {st.get('mean_duration_s') or 0:.1f} s per rep")
+    if st.get("mean_concentric_velocity_m_s") is not None:
+        v = f"Lifting speed: {st['mean_concentric_velocity_m_s']:.2f} m/s on average"
+        if st.get("velocity_loss_pct") is not None:
+            v += f", {st['velocity_loss_pct']:.0f}% slower on the last rep than on the fastest"
+        out.append(v)
+    names = {}
+    for r in reps:
+        for d in r.get("fault_details") or []:
+            names[d["code"]] = d.get("name") or d["code"]
+    for code, n in sorted((st.get("fault_counts") or {}).items(), key=lambda kv: -kv[1]):
+        out.append(f"{names.get(code, code.replace('_', ' '))}: {n} of {len(reps)} reps")
+    full = [r for r in reps if not r.get("partial")]
+    if full and not st.get("fault_counts"):
+        out.append("No faults found: every rep was clean")
+    partial = [r for r in reps if r.get("partial")]
+    if partial:
+        out.append(f"{len(partial)} partial rep{'s' if len(partial) != 1 else ''} (not counted): "
+                   + ", ".join(sorted({r.get('partial_reason') or 'cut short' for r in partial})))
+    return out
+
+
 # ----------------------------------------------------------------------------------------------------------------
 def _rep_spans(ax, reps: list[dict], label: bool = True) -> None:
-    ymax = ax.get_ylim()[1]
     for r in reps:
         color = PARTIAL_FILL if r.get("partial") else (FAULT_FILL if r.get("faults") else GOOD_FILL)
         ax.axvspan(r["start_s"], r["end_s"], color=color, alpha=0.16, lw=0)
@@ -151,8 +205,8 @@ def _rep_spans(ax, reps: list[dict], label: bool = True) -> None:
         if r.get("turn_s") is not None:
             ax.axvline(r["turn_s"], color=color, lw=0.8, ls=":", alpha=0.9)
         if label:
-            ax.text((r["start_s"] + r["end_s"]) / 2, ymax, f"#{r['index']}", ha="center", va="bottom", fontsize=8,
-                    color=color)
+            ax.text((r["start_s"] + r["end_s"]) / 2, 0.97, f"#{r['index']}", ha="center", va="top", fontsize=8,
+                    color=color, transform=ax.get_xaxis_transform())
 
 
 def _figure(rows: int = 1, height: float = 3.0):

@@ -93,7 +93,8 @@ class _ClipVerdict:
     reps: int
     measure_bad: float  # share of reps with a measured fault (or cut short)
     model_p: float | None  # mean p(fault) of the reps under the fold's model
-    threshold: float = 0.5  # the fold model's decision threshold
+    threshold: float = 0.5  # the fold model's decision threshold (balanced)
+    strict: float = 0.8  # the threshold at which the coach tells the person (specificity-first)
 
 
 def _fold_ids(groups: list[str], k: int, seed: int) -> dict[str, int]:
@@ -165,16 +166,20 @@ def evaluate_pushups(root: Path, folds: int = 5, seed: int = 0, steps: int | Non
                                  "p_fault": p, "faults": [f.code for f in rep.faults]})
             verdicts.append(_ClipVerdict(rec.label != "correct", len(rec.reps),
                                          float(np.mean(bad)) if bad else 1.0,
-                                         float(np.mean(ps)) if ps else None, model.threshold))
+                                         float(np.mean(ps)) if ps else None, model.threshold,
+                                         model.fault_threshold))
     truth = [v.truth_wrong for v in verdicts]
     no_reps = [v for v in verdicts if v.reps == 0]
     measure = [v.reps == 0 or v.measure_bad >= 0.5 for v in verdicts]
     model = [v.reps == 0 or v.model_p >= v.threshold for v in verdicts]
+    strict = [v.reps == 0 or v.model_p >= v.strict for v in verdicts]
     both = [m or d for m, d in zip(measure, model)]
+    coach = [m or d for m, d in zip(measure, strict)]
     return {"clips": len(verdicts), "clips_without_reps": len(no_reps),
             "clips_without_reps_correct": sum(1 for v in no_reps if not v.truth_wrong), "folds": folds,
             "measures": binary_scores(truth, measure), "model": binary_scores(truth, model),
-            "combined": binary_scores(truth, both), "reps": rep_rows}
+            "model_strict": binary_scores(truth, strict), "combined": binary_scores(truth, both),
+            "coach": binary_scores(truth, coach), "reps": rep_rows}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -291,8 +296,10 @@ def format_report(res: dict) -> str:
         lines.append(f"Push-up correct vs wrong, {d['clips']} PushFit clips, {d['folds']}-fold grouped CV by clip "
                      f"({d['clips_without_reps']} clips with no full rep found, {d['clips_without_reps_correct']} "
                      f"of them correct)")
-        lines.append("  verdict from        accuracy  sensitivity  specificity  F1(wrong)")
-        for k in ("measures", "model", "combined"):
+        lines.append("  verdict from        accuracy  sensitivity  specificity  F1(wrong)   (model: forest at its balanced "
+                     "threshold; model_strict: at the coach's specificity-first threshold; coach: measures or "
+                     "model_strict, what the coach tells the person)")
+        for k in ("measures", "model", "model_strict", "combined", "coach"):
             s = d[k]
             lines.append(f"  {k:18s}  {_pct(s['accuracy'])}     {_pct(s['sensitivity'])}        "
                          f"{_pct(s['specificity'])}      {_pct(s['f1'])}")

@@ -47,6 +47,11 @@ class ExerciseModel:
     feature_names: tuple[str, ...] = ()  # rep measures and metrics the forest reads after the error signature
     meta: dict = field(default_factory=dict)
     path: Path | None = None
+    cue_threshold: float | None = None  # p(fault) at which the coach tells the person (specificity-first)
+
+    @property
+    def fault_threshold(self) -> float:
+        return self.cue_threshold if self.cue_threshold is not None else self.threshold
 
     @property
     def joints(self) -> tuple[str, ...]:
@@ -105,7 +110,7 @@ class ExerciseModel:
         meta.update(format=FORMAT, version=VERSION, exercise=self.exercise, classes=list(self.classes),
                     threshold=self.threshold, residual_log_mean=self.residual_log_mean,
                     residual_log_std=self.residual_log_std, has_classifier=self.classifier is not None,
-                    feature_names=list(self.feature_names))
+                    feature_names=list(self.feature_names), cue_threshold=self.cue_threshold)
         with atomic_path(folder / "model.json") as tmp:
             tmp.write_text(json.dumps(meta, indent=1, sort_keys=True))
         self.path = folder
@@ -143,7 +148,8 @@ class ExerciseModel:
                                      f"{hint}") from None
         return cls(meta["exercise"], sim, clf, tuple(meta.get("classes") or ("correct", "wrong")),
                    float(meta.get("threshold", 0.5)), meta.get("residual_log_mean"), meta.get("residual_log_std"),
-                   tuple(meta.get("feature_names") or ()), {k: v for k, v in meta.items() if k not in ("format", "version")}, folder)
+                   tuple(meta.get("feature_names") or ()), {k: v for k, v in meta.items() if k not in ("format", "version")},
+                   folder, meta.get("cue_threshold"))
 
 
 def rep_rms(residuals: np.ndarray) -> float | None:

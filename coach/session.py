@@ -342,7 +342,7 @@ class Coach:
             if len(rows) >= 4:
                 verdict = self._model.verdict(np.stack([f.residual for f in rows]),
                                               np.stack([f.reference for f in rows]), {**values, **metrics})
-                mf = model_fault(ex, verdict, self._model.threshold)
+                mf = model_fault(ex, verdict, self._model.fault_threshold)
                 if mf is not None and not faults:
                     faults.append(mf)
         faults = explain(faults)

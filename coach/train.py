@@ -158,15 +158,16 @@ def fit_simulator(motions: list, seed: int = 0, steps: int | None = None, progre
 
 
 def fit_forest(X: np.ndarray, y: list[str], seed: int = 0):
-    """Random forest (missing measures allowed) and the p(fault) threshold that balances sensitivity and
-    specificity on its out-of-bag predictions."""
+    """Random forest (missing measures allowed) and two p(fault) thresholds from its out-of-bag predictions: the
+    one that balances sensitivity and specificity (for scoring), and the lowest that keeps specificity at 0.9
+    (for telling a person their form is off: a coach that cries wolf on good reps gets ignored)."""
     from sklearn.ensemble import RandomForestClassifier
 
     clf = RandomForestClassifier(n_estimators=400, min_samples_leaf=2, class_weight="balanced_subsample",
                                  oob_score=True, random_state=seed, n_jobs=1)
     clf.fit(X, np.array(y))
     classes = [str(c) for c in clf.classes_]
-    threshold = 0.5
+    threshold, strict = 0.5, 0.8
     if "correct" in classes:
         oob = clf.oob_decision_function_
         ok = np.isfinite(oob).all(axis=1)
@@ -179,7 +180,11 @@ def fit_forest(X: np.ndarray, y: list[str], seed: int = 0):
             spec = (~pred & ~is_fault).sum() / max((~is_fault).sum(), 1)
             if (sens + spec) / 2 > best:
                 best, threshold = (sens + spec) / 2, float(thr)
-    return clf, threshold
+        for thr in np.linspace(0.3, 0.95, 27):
+            if ((p_fault < thr) & ~is_fault).sum() / max((~is_fault).sum(), 1) >= 0.9:
+                strict = float(thr)
+                break
+    return clf, threshold, strict
 
 
 def split_halves(recs: list[Recording], seed: int = 0) -> tuple[list[Recording], list[Recording]]:
@@ -203,7 +208,7 @@ def build_model(ex: Exercise, recs: list[Recording], seed: int = 0, steps: int |
         raise TrainingError("no good reps found in the correct recordings: check the exercise and that the whole "
                             "body is in view")
     t0 = time.perf_counter()
-    clf, classes, threshold = None, ("correct",), 0.98
+    clf, classes, threshold, strict = None, ("correct",), 0.98, 0.98
     names = feature_names(ex)
     if faulty and len({r.group for r in correct}) >= 2:
         half_a, half_b = split_halves(correct, seed)
@@ -211,7 +216,7 @@ def build_model(ex: Exercise, recs: list[Recording], seed: int = 0, steps: int |
         probe = ExerciseModel(ex.id, sim_a, feature_names=names)
         X, y, _ = rep_features(probe, sim_a, half_b + faulty)
         if len(set(y)) >= 2:
-            clf, threshold = fit_forest(X, y, seed)
+            clf, threshold, strict = fit_forest(X, y, seed)
             classes = tuple(str(c) for c in clf.classes_)
     sim = fit_simulator(rep_motions(correct, _skeleton()), seed, steps, progress, 0.5 if clf else 0.0, 0.95)
     # residual statistics of the correct reps (anomaly score when there is no forest)
@@ -237,10 +242,21 @@ def build_model(ex: Exercise, recs: list[Recording], seed: int = 0, steps: int |
         labels.setdefault(r.label, {"recordings": 0, "reps": 0})
         labels[r.label]["recordings"] += 1
         labels[r.label]["reps"] += len(r.reps)
-    meta = {"training_data": {"labels": labels, "recordings": [str(r.path) for r in recs],
+    meta = {"training_data": {"labels": labels, "recordings": [_rel(r.path) for r in recs],
                               "train_time_s": round(time.perf_counter() - t0, 1)},
             "signature": {"points": 64, "bins": 16, "per_joint": list(sim.skeleton.joints)}}
-    return ExerciseModel(ex.id, sim, clf, classes, threshold, mean, std, names if clf is not None else (), meta)
+    return ExerciseModel(ex.id, sim, clf, classes, threshold, mean, std, names if clf is not None else (), meta,
+                         cue_threshold=strict)
+
+
+def _rel(path: Path) -> str:
+    """A recording's path relative to the shared data folder when it lies there (portable metadata)."""
+    from coach.paths import data_root
+
+    try:
+        return str(Path(path).resolve().relative_to(data_root().resolve()))
+    except ValueError:
+        return Path(path).name
 
 
 def _skeleton():
