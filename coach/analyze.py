@@ -113,7 +113,7 @@ class _Renderer(threading.Thread):
 
         self.q: queue.Queue = queue.Queue(maxsize=16)
         self.error: BaseException | None = None
-        self._writer = AnnotatedVideoWriter(path, fps, size)
+        self._writer = AnnotatedVideoWriter(path, fps, size, threads=1)  # the other core runs the pose model
 
     def run(self) -> None:
         from coach.overlay import annotate

@@ -88,8 +88,7 @@ class VideoFileSource:
         last_t = -1.0
         try:
             while True:
-                with quiet_native_stderr():  # a damaged file makes FFmpeg print per frame
-                    ok, bgr = cap.read()
+                ok, bgr = cap.read()  # FFmpeg's own logging is off (OPENCV_FFMPEG_LOGLEVEL above)
                 if not ok or bgr is None:
                     break
                 # Frame index / fps is robust for constant-rate video; the container's timestamp is used when
@@ -229,7 +228,7 @@ class AnnotatedVideoWriter:
     """
 
     def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int] | None = None, *,
-                 crf: int = 23, preset: str = "veryfast", codec: str | None = None):
+                 crf: int = 23, preset: str = "veryfast", codec: str | None = None, threads: int | None = None):
         if not (np.isfinite(fps) and fps > 0):
             raise ValueError(f"fps must be positive, got {fps}")
         self.path = Path(path)
@@ -238,6 +237,7 @@ class AnnotatedVideoWriter:
         self.crf = int(crf)
         self.preset = preset
         self.codec = codec
+        self.threads = threads  # encoder threads (None: the encoder's default, one per core and more)
         self.frames_written = 0
         self._container = None
         self._stream = None
@@ -329,6 +329,8 @@ class AnnotatedVideoWriter:
             stream.codec_context.time_base = Fraction(1, _VIDEO_TIME_BASE)
             if codec.startswith("libx264"):
                 stream.options = {"crf": str(self.crf), "preset": self.preset}
+            if self.threads:
+                stream.codec_context.thread_count = self.threads
             self._stream = stream
         except OSError as e:
             raise OutputError(f"cannot write {self.path} ({e.strerror or e}); choose a writable folder") from None
@@ -366,7 +368,10 @@ class AnnotatedVideoWriter:
         if pts <= self._last_pts:
             pts = self._last_pts + 1
         self._last_pts = pts
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+        # RGB -> YUV 4:2:0 with OpenCV (SIMD, and it releases the GIL, unlike the conversion inside the encoder
+        # call): the encoder then runs beside the pose model instead of holding it up. BT.601, as swscale's default.
+        yuv = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2YUV_I420)
+        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         frame.pts = pts
         frame.time_base = Fraction(1, _VIDEO_TIME_BASE)
         try:
