@@ -178,7 +178,7 @@ class Coach:
             fr = FrameRecord(self._i, t, np.full((33, 3), np.nan), np.zeros(33), np.full((33, 2), np.nan), False)
         else:
             fr = FrameRecord(self._i, t, pose.world_xyz.astype(np.float64), pose.visibility.astype(np.float64),
-                        pose.image_xy.astype(np.float64), True)
+                             pose.image_xy.astype(np.float64), True)
         # MediaPipe's first frames after it finds a person (walking in, a fade-in) are unsteady: count from
         # SETTLE_S after that.
         if pose is None:
@@ -231,14 +231,12 @@ class Coach:
             self.cue_log.append(cue)
             self._display = cue
         display = self._display if self._display is not None and t - self._display.t_s <= 3.0 else None
-        highlight = ()
-        if display is not None and display.kind == "fault" and new_reps:
-            highlight = new_reps[-1].faults[0].joints if new_reps[-1].faults else ()
-        elif display is not None and display.kind == "fault" and self.reports:
-            last = self.reports[-1]
-            highlight = last.faults[0].joints if last.faults else ()
-        elif display is not None and display.kind == "fault" and self._hold is not None:
-            highlight = self._hold.current_joints()
+        highlight: tuple[str, ...] = ()  # where the fault on screen is
+        if display is not None and display.kind == "fault":
+            if self._hold is not None:
+                highlight = self._hold.current_joints()
+            elif self.reports and self.reports[-1].faults:
+                highlight = self.reports[-1].faults[0].joints
         ex = self.exercise
         return Feedback(
             t_s=t, status=status, exercise=ex.id if ex else None, exercise_name=ex.name if ex else "",

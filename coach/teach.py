@@ -52,15 +52,22 @@ def slug(name: str) -> str:
     return s
 
 
+#: The least movement (in a measure's units) that can be a rep: below it, a "rep" is the pose model's jitter.
+MIN_SPAN = {"deg": 20.0, "body": 0.1, "torso": 0.15, "thigh": 0.2, "ratio": 0.15}
+
+
 def _signal_quality(seqs, measure: str, turning: str) -> tuple[float, int, float]:
     """(score, full reps, median amplitude) of ``measure`` as the rep signal over the videos."""
+    from coach.measures import MEASURES
+
     amps, n, spread = [], 0, []
+    min_span = MIN_SPAN.get(MEASURES[measure].units, 0.15)
     for seq in seqs:
         v = compute(measure, Frames.of(seq))
         if np.isfinite(v).sum() < 10:
             return 0.0, 0, 0.0
         span = float(np.nanpercentile(v, 95) - np.nanpercentile(v, 5))
-        if span <= 0:
+        if span < min_span:
             return 0.0, 0, 0.0
         spec = SignalSpec(measure, turning, full_range=0.5 * span, min_rep_s=0.5, max_rep_s=12.0)
         reps = [r for r in count_reps(seq.t_s, v, spec) if not r.partial]
