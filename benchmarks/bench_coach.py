@@ -61,7 +61,7 @@ def main() -> int:
     kv = {"rep_exact": reps["exact"], "rep_mae": reps["mae"], "rep_off_by_one": reps["off_by_one"],
           "recognised": reps["recognised"], **{f"cost_{k}": v for k, v in cost.items()}}
     if "pushup_diagnosis" in res:
-        for k in ("measures", "model", "combined"):
+        for k in ("measures", "model", "model_strict", "combined", "coach"):
             s = res["pushup_diagnosis"][k]
             kv.update({f"pushup_{k}_acc": s["accuracy"], f"pushup_{k}_sens": s["sensitivity"],
                        f"pushup_{k}_spec": s["specificity"]})

@@ -36,12 +36,12 @@ def bare(path: Path) -> tuple[int, float]:
     from mediapipe import Image, ImageFormat
     from mediapipe.tasks.python import BaseOptions, vision
 
+    t0 = time.perf_counter()  # like analyze, the time includes loading the model
     opts = vision.PoseLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(default_pose_model())), running_mode=vision.RunningMode.VIDEO,
         num_poses=1, min_pose_detection_confidence=DEFAULT_CONFIDENCE,
         min_pose_presence_confidence=DEFAULT_CONFIDENCE, min_tracking_confidence=DEFAULT_CONFIDENCE)
     with vision.PoseLandmarker.create_from_options(opts) as lm:
-        t0 = time.perf_counter()
         cap = cv2.VideoCapture(str(path))
         fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
         n = 0
