@@ -180,6 +180,17 @@ def hip_below_knee(f: Frames) -> np.ndarray:
         return (h[:, 1] - k[:, 1]) / _dist(h, k)
 
 
+def hip_above_ankle(f: Frames) -> np.ndarray:
+    """Hips' height above the ankles, in leg lengths (hip to knee plus knee to ankle, of the visible sides):
+    about 0.95 standing, 0.5 at the bottom of a parallel squat. Vertical, so it reads the same from any side."""
+    lens = []
+    for side in ("left", "right"):
+        lens.append(_dist(f.p(f"{side}_hip"), f.p(f"{side}_knee")) + _dist(f.p(f"{side}_knee"), f.p(f"{side}_ankle")))
+    with _quiet():
+        leg = np.nanmean(np.stack(lens, axis=1), axis=1)
+        return (f.mid("ankles")[:, 1] - f.mid("hips")[:, 1]) / leg
+
+
 def wrist_above_shoulder(f: Frames) -> np.ndarray:
     """Wrists' height above the shoulders, in torso lengths (+ above)."""
     with _quiet():
@@ -321,6 +332,7 @@ _register("trunk_lean", "deg", "trunk (hips to shoulders) from vertical: 0 uprig
           lambda f: f.angle("trunk"))
 _register("hip_line_offset", "body", hip_line_offset.__doc__.split(";")[0], hip_line_offset)
 _register("hip_below_knee", "thigh", hip_below_knee.__doc__, hip_below_knee)
+_register("hip_above_ankle", "ratio", hip_above_ankle.__doc__, hip_above_ankle)
 _register("wrist_above_shoulder", "torso", wrist_above_shoulder.__doc__, wrist_above_shoulder)
 _register("nose_above_wrist", "torso", nose_above_wrist.__doc__, nose_above_wrist)
 _register("shoulder_above_wrist", "torso", shoulder_above_wrist.__doc__, shoulder_above_wrist)
