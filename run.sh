@@ -33,16 +33,17 @@ setup() {
 }
 
 setup_browser() {
-  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-    echo "[setup] installing Debian chromium + chromium-driver for the browser tests" >&2
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! command -v ip >/dev/null 2>&1; then
+    echo "[setup] installing Debian chromium, chromium-driver and iproute2 for the browser tests" >&2
     local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium chromium-driver >&2
+    $sudo apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium chromium-driver iproute2 >&2
   fi
 }
 
 cmd=${1:-app}; shift || true
 case "$cmd" in
-  app)   setup ""; exec "$VENV/bin/streamlit" run streamlit_app.py --server.headless true "$@" ;;
+  app)   setup ""; echo "[app] open http://localhost:8501 in your browser" >&2
+         exec "$VENV/bin/streamlit" run streamlit_app.py "$@" ;;
   coach) setup ""; exec "$VENV/bin/coach" "$@" ;;
   test)  setup "[test]"; setup_browser; exec "$VENV/bin/python" -m pytest "$@" ;;
   setup) if [ "${1:-}" = "--test" ]; then setup "[test]"; setup_browser; else setup ""; fi ;;

@@ -23,6 +23,7 @@ import queue
 import tempfile
 import threading
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,7 +50,9 @@ CUE_COLORS = {"fault": FAULT, "good": GOOD, "setup": SETUP, "info": INFO}
 HIGHLIGHT = (255, 60, 60)
 
 FAR_EXTENT = 0.33  # the body spans less than this fraction of the picture: too far away
-MAX_SET_FRAMES = 30 * 60 * 20  # landmarks kept per set (20 min at 30 fps)
+SETUP_SAY_S = 8.0  # between sets, a camera set-up prompt is spoken at most this often
+READY_TEXT = "That's good: start when you're ready"
+MAX_SET_FRAMES = 30 * 60 * 10  # landmarks kept per set (10 min at 30 fps, ~20 MB)
 
 
 class RtcConfigError(CoachError):
@@ -72,6 +75,29 @@ def rtc_configuration(text: str | None = None) -> dict:
                              '{"iceServers": []}')
     cfg.setdefault("iceServers", [])
     return cfg
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Pose models are pooled: loading one takes seconds, and closing MediaPipe from the garbage collector (in whatever
+# thread drops the last reference, e.g. while it holds the import lock) can deadlock. A session borrows a model and
+# a weakref finalizer puts it back; the pool's models are closed at exit (coach.pose closes live estimators).
+_POOL: list = []
+_POOL_LOCK = threading.Lock()
+_WRITER_LOCK = threading.Lock()
+
+
+def _borrow_estimator():
+    with _POOL_LOCK:
+        if _POOL:
+            return _POOL.pop()
+    from coach.pose import PoseEstimator
+
+    return PoseEstimator()
+
+
+def _return_estimator(est) -> None:
+    with _POOL_LOCK:
+        _POOL.append(est)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -128,23 +154,41 @@ class LiveSnapshot:
     reps: tuple[dict, ...] = ()  # this set's reps (RepReport.to_dict())
     sets: tuple[dict, ...] = ()  # sets finished in this sitting: {"set_index", "session_id", "summary"}
     fps: float = 0.0  # frames coached per second (last 2 s)
+    camera_fps: float = 0.0  # the camera's frame rate, as far as the coached frames show it
     frames: int = 0
     cue_delay_ms: float | None = None  # rep end -> cue in the outgoing frame, last rep
     error: str = ""
 
 
 class _Writer(threading.Thread):
-    """Single history writer: jobs run in order, off the frame thread."""
+    """Single history writer: jobs run in order, off the frame thread. It ends after ``idle_s`` without work
+    (the session starts a new one when needed) and holds its session only weakly, so a session that the page
+    dropped can be collected."""
 
-    def __init__(self, on_error):
+    def __init__(self, on_error, idle_s: float = 30.0):
         super().__init__(daemon=True, name="coach-history-writer")
         self.q: queue.Queue = queue.Queue()
-        self.on_error = on_error
+        self._on_error = weakref.WeakMethod(on_error)
+        self.idle_s = idle_s
+        self.done = False
+
+    def on_error(self, text: str) -> None:
+        sink = self._on_error()
+        if sink is not None:
+            sink(text)
 
     def run(self) -> None:
         while True:
-            job = self.q.get()
+            try:
+                job = self.q.get(timeout=self.idle_s)
+            except queue.Empty:
+                with _WRITER_LOCK:
+                    if self.q.empty():
+                        self.done = True
+                        return
+                continue
             if job is None:
+                self.done = True
                 break
             try:
                 job()
@@ -173,6 +217,7 @@ class _SetRecord:
         self.t0 = t0
         self.session_id: int | None = None
         self.stored_reps = 0
+        self.rep_dicts: list[dict] = []  # RepReport.to_dict() of the reps so far (for the page)
         self.results: list = []  # PoseResults for the landmarks file
 
 
@@ -204,6 +249,8 @@ class LiveSession:
         self._own_estimator = estimator is None
         self._lock = threading.RLock()
         self._est_lock = threading.Lock()
+        self._est_offset = 0.0
+        self._est_finalizer = None
         self._warming = False
         self._events: deque = deque(maxlen=200)
         self._event_id = 0
@@ -221,6 +268,7 @@ class LiveSession:
         self._last_t: float | None = None
         self._min_lag = float("inf")  # min(wall - t) over frames: the fastest path from camera to here
         self._walls: deque = deque(maxlen=90)
+        self._ts: deque = deque(maxlen=90)  # stream times of the frames coached
         self._last_frame_wall: float | None = None
         self._recent_pose: deque = deque(maxlen=30)
         self._view = ""
@@ -228,6 +276,7 @@ class LiveSession:
         self._absent_since: float | None = None
         self._last_activity_t: float | None = None
         self._hold_seen = (0.0, None)  # (in_position_s, t when it last grew)
+        self._setup_said: tuple[str, float] | None = None
         self._fb = None
         self._setup = SetupCheck()
         self._snapshot = LiveSnapshot(hands_free=hands_free, rest_target_s=self.rest_target_s)
@@ -295,9 +344,13 @@ class LiveSession:
         if self._estimator is None:
             with self._est_lock:
                 if self._estimator is None:
-                    from coach.pose import PoseEstimator
-
-                    self._estimator = PoseEstimator()
+                    est = _borrow_estimator()
+                    # MediaPipe's VIDEO mode needs increasing timestamps per model: continue after its last use
+                    last_ms = getattr(est, "_last_ms", -1)
+                    self._est_offset = last_ms / 1000.0 + 1.0 if last_ms >= 0 else 0.0
+                    # handed back to the pool when this session is dropped, never closed by the garbage collector
+                    self._est_finalizer = weakref.finalize(self, _return_estimator, est)
+                    self._estimator = est
         return self._estimator
 
     def warm_up(self) -> None:
@@ -315,7 +368,13 @@ class LiveSession:
         threading.Thread(target=load, daemon=True, name="coach-pose-warmup").start()
 
     def _pose(self, image: np.ndarray, t: float):
-        return self._ensure_estimator()(image, t)
+        est = self._ensure_estimator()
+        if not self._est_offset:
+            return est(image, t)
+        from coach.types import PoseResult
+
+        res = est(image, t + self._est_offset)
+        return PoseResult(t, tuple(replace(p, t_s=t) for p in res.poses), res.image_size)
 
     def process(self, image: np.ndarray, t: float) -> np.ndarray:
         """One frame (RGB uint8, time in seconds, increasing): coach it and return the annotated image."""
@@ -352,6 +411,7 @@ class LiveSession:
                 self.cue_delays_ms.append(delay)
                 self._snapshot = replace(self._snapshot, cue_delay_ms=delay)
             self._walls.append(done)
+            self._ts.append(t)
             self._last_frame_wall = done
             self.frames += 1
         return out
@@ -374,7 +434,8 @@ class LiveSession:
                 self._coach = self._new_coach()  # reps between sets are not counted without hands-free
         elif self.phase == "set":
             s = self._set
-            s.results.append(res) if len(s.results) < MAX_SET_FRAMES else None
+            if len(s.results) < MAX_SET_FRAMES:
+                s.results.append(res)
             if fb.new_reps or (fb.hold is not None and fb.hold.in_position_s > self._hold_seen[0] + 1e-6):
                 self._last_activity_t = t
             if fb.hold is not None and fb.hold.in_position_s > self._hold_seen[0]:
@@ -382,15 +443,29 @@ class LiveSession:
             self._store_new_reps()
             if self.hands_free and self._should_auto_end(fb, t):
                 self.end_set("auto")
-        speak = fb.cue is not None and (self.phase == "set" or fb.cue.kind == "setup" or
-                                        (self.hands_free and fb.cue.kind == "info"))
-        if speak:
-            self._emit("cue", text=fb.cue.text, kind=fb.cue.kind, t_s=fb.cue.t_s)
+        if self.phase == "set":
+            if fb.cue is not None:
+                self._emit("cue", text=fb.cue.text, kind=fb.cue.kind, t_s=fb.cue.t_s)
+        else:
+            self._speak_setup(t)
         if self.phase == "rest" and self._rest_since is not None and not self._rest_announced \
                 and wall - self._rest_since >= self.rest_target_s:
             self._rest_announced = True
             self._emit("cue", text="Rest is over: start your next set when you're ready", kind="info", t_s=t)
         self._snapshot = self._make_snapshot(wall)
+
+    def _speak_setup(self, t: float) -> None:
+        """Between sets, say what to fix in the camera set-up (someone training alone is away from the screen):
+        each prompt at most every SETUP_SAY_S, and once when it is right. Nothing when nobody is there."""
+        setup = self._setup
+        last = self._setup_said
+        if setup.person and setup.prompt:
+            if last is None or last[0] != setup.prompt or t - last[1] >= SETUP_SAY_S:
+                self._emit("cue", text=setup.prompt, kind="setup", t_s=t)
+                self._setup_said = (setup.prompt, t)
+        elif setup.ready and last is not None and last[0] != READY_TEXT:
+            self._emit("cue", text=READY_TEXT, kind="setup", t_s=t)
+            self._setup_said = (READY_TEXT, t)
 
     def _activity_started(self, fb) -> bool:
         if fb.hold is not None:
@@ -451,6 +526,7 @@ class LiveSession:
             return
         new = [r.to_dict() for r in reports[s.stored_reps:]]
         s.stored_reps = len(reports)
+        s.rep_dicts.extend(new)
         ex = self._coach.exercise
         info = None if ex is None else {"exercise": ex.id, "exercise_name": ex.name, "kind": ex.kind,
                                         "exercise_source": "recognised" if self._coach.recognised else "given"}
@@ -521,23 +597,26 @@ class LiveSession:
         """End the set in progress, finish the history writes, free the pose model."""
         self.end_set("camera stopped")
         if self._writer is not None:
-            self._writer.flush()
+            self.flush()
             self._writer.q.put(None)
             self._writer = None
         if self._own_estimator and self._estimator is not None:
-            self._estimator.close()
+            self._est_finalizer()  # back to the pool for the next session
             self._estimator = None
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait for the history writes submitted so far."""
-        return self._writer.flush(timeout) if self._writer is not None else True
+        with _WRITER_LOCK:
+            w = self._writer
+        return w.flush(timeout) if w is not None and not w.done else True
 
     # -- helpers --------------------------------------------------------------------------------------------
     def _submit(self, job) -> None:
-        if self._writer is None:
-            self._writer = _Writer(self._set_error)
-            self._writer.start()
-        self._writer.submit(job)
+        with _WRITER_LOCK:
+            if self._writer is None or self._writer.done:
+                self._writer = _Writer(self._set_error)
+                self._writer.start()
+            self._writer.submit(job)
 
     def _set_error(self, text: str) -> None:
         with self._lock:
@@ -639,6 +718,9 @@ class LiveSession:
         fps = (len(walls) - 1) / (walls[-1] - walls[0]) if len(walls) >= 2 and walls[-1] > walls[0] else 0.0
         cue = fb.display_cue if fb is not None else None
         in_set = self.phase == "set"
+        dts = np.diff(np.asarray(self._ts)) if len(self._ts) >= 10 else np.array([])
+        dts = dts[dts > 1e-3]
+        camera_fps = float(1.0 / np.percentile(dts, 10)) if dts.size else 0.0  # back-to-back frames: the camera's rate
         return LiveSnapshot(
             running=self._last_frame_wall is not None and wall - self._last_frame_wall < 2.0,
             phase=self.phase if self._last_frame_wall is not None or in_set else "waiting",
@@ -654,9 +736,9 @@ class LiveSession:
             set_elapsed_s=(self._last_t - self._set.t0) if in_set and self._last_t is not None else None,
             rest_s=(wall - self._rest_since) if self._rest_since is not None else None,
             rest_target_s=self.rest_target_s,
-            reps=tuple(r.to_dict() for r in self._coach.reports) if in_set else (),
+            reps=tuple(self._set.rep_dicts) if in_set else (),
             sets=tuple(dict(s) for s in self._sets),
-            fps=fps, frames=self.frames, cue_delay_ms=self._snapshot.cue_delay_ms, error=self._error)
+            fps=fps, camera_fps=camera_fps, frames=self.frames, cue_delay_ms=self._snapshot.cue_delay_ms, error=self._error)
 
     def snapshot(self) -> LiveSnapshot:
         """The latest state, with the clocks (rest timer, camera running) brought up to now."""

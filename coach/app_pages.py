@@ -18,7 +18,7 @@ from pathlib import Path
 import streamlit as st
 
 from coach.errors import CoachError
-from coach.history import History, HistoryError, Profile, default_db_path
+from coach.history import History, Profile, default_db_path
 from coach.paths import user_data_dir
 
 log = logging.getLogger(__name__)
@@ -261,6 +261,9 @@ def live_page(ctx: AppContext | None = None) -> None:
     if ctx.rtc_error:
         st.error(ctx.rtc_error + " (using the local default for now)")
 
+    if ctx.history is None:
+        st.warning(f"Sets will not be saved: the history cannot be opened ({ctx.db_error}). Choose another history "
+                   f"file under Settings in the sidebar.")
     session = _live_session(ctx)
     session.configure(exercise=exercise, hands_free=hands_free, rest_target_s=float(rest),
                       history=ctx.history, profile_id=ctx.profile.id if ctx.profile else None)
@@ -393,12 +396,14 @@ def _live_panel(session, speak: bool, playing: bool) -> None:
             if holds:
                 row["Held (s)"] = round(hold["in_position_s"]) if hold else None
             row["Exercise"] = sm.get("exercise_name") or ""
-            row["Top fault"] = ((sm.get("set") or {}).get("most_frequent_fault") or "").replace("_", " ")
+            row["Top fault"] = _fault_name(session.catalogue, sm.get("exercise"),
+                                           (sm.get("set") or {}).get("most_frequent_fault"))
             rows.append(row)
         st.dataframe(rows, hide_index=True, width="stretch", key="live_sets")
     if snap.running:
         delay = f" · last cue {snap.cue_delay_ms:.0f} ms after the rep ended" if snap.cue_delay_ms is not None else ""
-        st.caption(f"Coaching at {snap.fps:.0f} frames per second{delay}")
+        cam = f" (camera: {snap.camera_fps:.0f})" if snap.camera_fps >= snap.fps + 3 else ""
+        st.caption(f"Coaching at {snap.fps:.0f} frames per second{cam}{delay}")
 
 
 def _drop_empty(rows: list[dict], col: str) -> list[dict]:
@@ -428,11 +433,13 @@ def _speech(enabled: bool, session_key: str) -> None:
     """Speak the latest cue with the browser's speech synthesis (in the page, which the user's click on the
     toggle has activated). Each cue has an id and is spoken once, however often this is re-rendered."""
     if not enabled:
+        st.session_state["_speech_on"] = False
         return
-    cue = st.session_state.get("live_last_cue")
-    if cue is None:  # say something right away: confirms the sound works
-        cue = {"id": f"{session_key}-on", "text": "Spoken cues on"}
-        st.session_state["live_last_cue"] = cue
+    if not st.session_state.get("_speech_on"):  # just switched on: say so (confirms the sound works)
+        st.session_state["_speech_on"] = True
+        n = st.session_state["_speech_switches"] = st.session_state.get("_speech_switches", 0) + 1
+        st.session_state["live_last_cue"] = {"id": f"{session_key}-on-{n}", "text": "Spoken cues on"}
+    cue = st.session_state["live_last_cue"]
     html = """<script>
 (function () {
   var cue = %s;
@@ -479,7 +486,8 @@ def review_page(ctx: AppContext | None = None) -> None:
                             key="review_exercise")
     keep = c2.checkbox("Keep the annotated video in the history", key="review_keep",
                        help="Off: only landmarks and results are saved. On: a copy of the annotated video is kept too.")
-    who = f" The results are saved to **{ctx.profile.name}**'s history." if ctx.profile else ""
+    who = (f" The results are saved to the history of **{ctx.profile.name}** (choose the person in the sidebar)."
+           if ctx.profile else " The results will not be saved: the history cannot be opened (see the sidebar).")
     st.caption("Analysis runs on this computer and takes about as long as the video." + who)
     if st.button("Analyse", type="primary", key="review_run"):
         _run_review(ctx, upload, demo and demos[demo], exercise, keep)
@@ -580,7 +588,8 @@ def _show_review(review, catalogue: dict) -> None:
     if rows:
         st.dataframe(_drop_empty(rows, "Evidence"), hide_index=True, width="stretch", key="review_reps",
                      column_config={"Quality": _quality_column(),
-                                    "Evidence": st.column_config.TextColumn("Evidence", width="large")})
+                                    "Evidence": st.column_config.TextColumn("Evidence", width="large"),
+                                    "Cue": st.column_config.TextColumn("Cue", width="large")})
     elif s.get("kind") != "hold":
         st.info("No reps were found in this video.")
     plots = getattr(review, "_plots", None)
@@ -689,7 +698,7 @@ def history_page(ctx: AppContext | None = None) -> None:
                "Exercise": s["exercise_name"] or "not recognised",
                "Reps": s["rep_count"], "Good": s["good_reps"],
                "Quality": None if s["mean_quality"] is None else round(s["mean_quality"]),
-               "Top fault": (s["most_frequent_fault"] or "").replace("_", " "),
+               "Top fault": _fault_name(ctx.catalogue, s["exercise"], s["most_frequent_fault"]),
                "Source": s["source"]}
         if unfinished:
             row["Status"] = "unfinished" if s["status"] == "in_progress" else ""
@@ -703,12 +712,23 @@ def history_page(ctx: AppContext | None = None) -> None:
     _export(h, ctx.profile)
 
 
+def _fault_name(catalogue: dict, ex_id: str | None, code: str | None) -> str:
+    if not code:
+        return ""
+    ex = catalogue.get(ex_id or "")
+    try:
+        return ex.fault(code).name if ex is not None else code.replace("_", " ")
+    except KeyError:
+        return code.replace("_", " ")
+
+
 def _bar_chart(df, y: str, color: str, title: str):
     import altair as alt
 
     return (alt.Chart(df, title=title, height=240)
             .mark_bar(size=22)
-            .encode(x=alt.X("yearmonthdate(When):T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)),
+            .encode(x=alt.X("yearmonthdate(When):T", title=None,
+                            axis=alt.Axis(format="%b %d", labelAngle=0, tickCount="day")),
                     y=alt.Y(f"sum({y}):Q", title=y), color=alt.Color(f"{color}:N", title=color),
                     tooltip=[alt.Tooltip("yearmonthdate(When):T", title="Day"), color, alt.Tooltip(f"sum({y}):Q",
                                                                                                    title=y)]))
@@ -798,7 +818,12 @@ def teach_page(ctx: AppContext | None = None) -> None:
     files = st.file_uploader("Videos of good reps", type=UPLOAD_TYPES, accept_multiple_files=True, key="teach_files")
     if st.button("Teach", type="primary", key="teach_run"):
         _run_teach(name, base, files or [])
-    taught = _taught(cat)
+    from coach.exercises import load_catalogue
+
+    try:
+        taught = _taught(load_catalogue())  # fresh: includes one taught just now
+    except CoachError:
+        taught = _taught(cat)
     st.markdown("**Exercises you taught**")
     if taught:
         st.dataframe([{"Exercise": e.name, "Id": e.id, "Kind": e.kind, "Camera": ", ".join(e.views)}

@@ -25,7 +25,7 @@ DEMO_CLIPS: tuple[tuple[str, str], ...] = (
     ("Push-ups, faulty form (PushFit)", "pushfit/videos/wrong/wrong100.mp4"),
 )
 UPLOAD_TYPES = ["mp4", "mov", "avi", "mkv", "webm", "m4v", "mpg", "mpeg", "3gp"]
-MAX_UPLOAD_MB = 500
+MAX_UPLOAD_MB = 200  # Streamlit's default server.maxUploadSize
 
 GOOD_FILL = "#2e9e5b"
 FAULT_FILL = "#d9534f"
@@ -156,11 +156,6 @@ def summary_figures(summary: dict) -> list[tuple[str, str]]:
     out.append(("Good reps", str(s.get("good_reps", 0))))
     if st.get("mean_quality") is not None:
         out.append(("Mean quality", f"{st['mean_quality']:.0f}"))
-    if st.get("most_frequent_fault"):
-        code = st["most_frequent_fault"]
-        name = next((d.get("name") for r in s.get("reps") or [] for d in r.get("fault_details") or []
-                     if d.get("code") == code and d.get("name")), code.replace("_", " "))
-        out.append(("Top fault", name))
     if st.get("velocity_loss_pct") is not None:
         out.append(("Velocity loss", f"{st['velocity_loss_pct']:.0f}%"))
     return out
@@ -185,6 +180,15 @@ def set_notes(summary: dict) -> list[str]:
             names[d["code"]] = d.get("name") or d["code"]
     for code, n in sorted((st.get("fault_counts") or {}).items(), key=lambda kv: -kv[1]):
         out.append(f"{names.get(code, code.replace('_', ' '))}: {n} of {len(reps)} reps")
+    strays = [(r["index"], r["model"]) for r in reps if r.get("model") and r["model"].get("deviation_joint")]
+    for i, m in strays[:12]:
+        ph = m.get("deviation_phase")
+        when = "" if ph is None else (" early in the rep" if ph < 0.33 else " at the turn" if ph < 0.67
+                                      else " late in the rep")
+        label = m.get("label") or ""
+        verdict = "" if label in ("", "correct") else f" (model: {label.replace('_', ' ')}, p={m.get('p_fault', 0):.2f})"
+        out.append(f"Rep {i}: the {m['deviation_joint'].replace('_', ' ')} strayed most from the learned movement"
+                   f"{when}{verdict}")
     full = [r for r in reps if not r.get("partial")]
     if full and not st.get("fault_counts"):
         out.append("No faults found: every rep was clean")
@@ -265,8 +269,9 @@ def deviation_figure(result, catalogue: dict | None = None):
     if model is not None:
         try:
             return _residual_figure(result, model), (
-                "Per-joint deviation from the learned movement: the trained simulator's prediction error for each "
-                "joint (brighter = further from how correct reps move), with the rep boundaries.")
+                "Per-joint deviation from the learned movement: how far each joint moved from where the trained "
+                "simulator of correct reps expected it (brighter = further off; grey = joint not visible), with each "
+                "rep's start (solid) and end (dashed).")
         except Exception as e:  # a model that cannot score this clip: fall back to the rule measures
             log.warning("residual plot failed: %s", e)
     fig = _rules_figure(result, ex)
@@ -283,11 +288,15 @@ def _residual_figure(result, model):
     motion = to_physics(seq, model.simulator.skeleton)
     res = np.asarray(model.simulator.residuals(motion), np.float64)  # (T, J)
     joints = list(model.simulator.skeleton.joints)
+    res = _smooth(res, seq.t_s, 0.2)
     fig, (ax,) = _figure(1, max(3.0, 0.28 * len(joints) + 1.2))
     t = seq.t_s
     finite = res[np.isfinite(res)]
     vmax = float(np.percentile(finite, 98)) if finite.size else 1.0
-    im = ax.imshow(np.nan_to_num(res.T, nan=0.0), aspect="auto", origin="upper", cmap="magma", vmin=0, vmax=vmax,
+    import matplotlib
+
+    cmap = matplotlib.colormaps["magma"].with_extremes(bad="#d9d9d9")  # grey: joint not visible
+    im = ax.imshow(np.ma.masked_invalid(res.T), aspect="auto", origin="upper", cmap=cmap, vmin=0, vmax=vmax,
                    extent=(t[0], t[-1], len(joints) - 0.5, -0.5), interpolation="nearest")
     ax.set_yticks(range(len(joints)))
     ax.set_yticklabels([j.replace("_", " ") for j in joints], fontsize=8)
@@ -298,6 +307,26 @@ def _residual_figure(result, model):
     ax.set_xlabel("time (s)")
     fig.colorbar(im, ax=ax, label="prediction error (m)", shrink=0.9)
     return fig
+
+
+def _smooth(res: np.ndarray, t: np.ndarray, window_s: float) -> np.ndarray:
+    """Mean over a centred window of ``window_s`` seconds, per joint, ignoring NaN (NaN where none is known)."""
+    if len(t) < 3:
+        return res
+    dt = float(np.median(np.diff(t))) or 1 / 30
+    k = max(1, int(round(window_s / dt)))
+    if k <= 1:
+        return res
+    ok = np.isfinite(res)
+    v = np.where(ok, res, 0.0)
+    kern = np.ones(k)
+    num = np.apply_along_axis(lambda c: np.convolve(c, kern, mode="same"), 0, v)
+    den = np.apply_along_axis(lambda c: np.convolve(c, kern, mode="same"), 0, ok.astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num / den
+    out[den == 0] = np.nan
+    out[~ok] = np.nan  # keep "not visible" visible
+    return out
 
 
 def _rules_figure(result, ex):

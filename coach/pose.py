@@ -118,6 +118,8 @@ class PoseEstimator:
         return PoseResult(t_s, tuple(_to_pose_frames(res, t_s)), (w, h))
 
     def close(self) -> None:
+        """Free MediaPipe's graph. Not done from ``__del__``: closing from a garbage-collection pass that runs in
+        another thread can deadlock inside MediaPipe; the atexit hook closes what is left."""
         lm, self._landmarker = getattr(self, "_landmarker", None), None
         if lm is not None:
             lm.close()
@@ -128,11 +130,6 @@ class PoseEstimator:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def __del__(self) -> None:  # pragma: no cover - interpreter shutdown order varies
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 def _to_pose_frames(res, t_s: float) -> list[PoseFrame]:

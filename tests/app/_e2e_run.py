@@ -1,0 +1,258 @@
+"""The browser end-to-end scenario, run by tests/app/test_e2e_browser.py inside a network namespace with only
+loopback (``unshare -n``). It drives the real app in headless Chromium and writes what it saw as JSON; the
+test makes the assertions. Usage::
+
+    python tests/app/_e2e_run.py --work DIR --out result.json --shots DIR --live-clip A.mp4 --review-clip B.mp4
+
+Scenario: Live (fake camera fed from a real clip: Start camera, count the reps, a cue, end the set), Review
+(upload a clip: table, plots, playable video, downloads), History (both sessions, export), Teach (page loads).
+A screenshot of each page goes to --shots.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from e2e_support import SPEECH_PROBE, clip_to_mjpeg, launch_chromium, streamlit_server  # noqa: E402
+
+LIVE_TIMEOUT_S = 240
+REVIEW_TIMEOUT_S = 300
+
+
+def shot(page, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so grow the viewport to its height first."""
+    h = page.evaluate("() => { const m = document.querySelector('[data-testid=stMain]'); "
+                      "return m ? m.scrollHeight + 80 : document.body.scrollHeight; }")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(h), 6000))})
+    time.sleep(0.8)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+
+
+def metric(page, label: str) -> str | None:
+    """The value of the st.metric with this label (None when absent)."""
+    loc = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").filter(
+        has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
+    if loc.count() == 0:
+        return None
+    return loc.first.get_by_test_id("stMetricValue").inner_text().strip()
+
+
+def wait_for(fn, timeout: float, every: float = 0.5, what: str = "condition"):
+    t0 = time.monotonic()
+    last = None
+    while time.monotonic() - t0 < timeout:
+        try:
+            last = fn()
+        except Exception as e:  # the page is re-rendering: try again
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(every)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+def goto_page(page, title: str) -> None:
+    page.get_by_test_id("stTopNavLink").filter(has_text=title).first.click() \
+        if page.get_by_test_id("stTopNavLink").count() else page.get_by_role("link", name=title).first.click()
+
+
+def grid_rows(page, key_testid: str = "stDataFrame") -> int:
+    """Data rows of the first visible dataframe (its accessible grid)."""
+    return page.get_by_test_id(key_testid).first.locator("[role=row]").count() - 1
+
+
+def grid_text(loc) -> str:
+    """The cell texts of a dataframe (its accessible grid; the visible one is a canvas)."""
+    return " | ".join(c.text_content() or "" for c in loc.locator("[role=gridcell]").all())
+
+
+def run_live(page, url: str, res: dict, shots: Path) -> None:
+    page.goto(url + "/")
+    page.get_by_role("heading", name="Live coaching").wait_for(timeout=90_000)
+    page.get_by_test_id("stSelectbox").filter(has_text="Exercise").click()
+    page.get_by_role("option", name="Jumping jack").click()
+    page.get_by_text("Face the camera, whole body in view").wait_for(timeout=30_000)  # the exercise's setup
+    page.locator("label", has_text="Speak cues").first.click()  # the user's gesture that allows speech
+    time.sleep(1.0)
+    shot(page, shots / "live_ready.png")
+    webrtc = page.frame_locator("iframe[title*='streamlit_webrtc']")
+    webrtc.get_by_role("button", name="Start camera").click()
+    t0 = time.monotonic()
+    seen, cue_texts, max_reps = [], set(), 0
+    setup_seen = False
+
+    def three_reps():
+        nonlocal max_reps, setup_seen
+        reps = metric(page, "Reps")
+        if page.get_by_text("Camera setup").count():
+            setup_seen = True
+        for kind in ("stAlertContentSuccess", "stAlertContentError", "stAlertContentInfo"):
+            for el in page.get_by_test_id(kind).all():
+                cue_texts.add(el.inner_text().strip())
+        if reps is not None and reps.isdigit():
+            max_reps = max(max_reps, int(reps))
+            seen.append((round(time.monotonic() - t0, 1), int(reps)))
+        return reps is not None and reps.isdigit() and int(reps) >= 3
+
+    wait_for(three_reps, LIVE_TIMEOUT_S, what="the Live page to count 3 reps")
+    res["live_reps_when_three"] = max_reps
+    time.sleep(0.6)
+    res["live_cue_box"] = sorted(cue_texts)
+    shot(page, shots / "live_counting.png")
+    res["live_caption"] = " ".join(el.inner_text() for el in page.get_by_test_id("stCaptionContainer").all())
+    m = re.search(r"Coaching at (\d+) frames per second(?: \(camera: (\d+)\))?(?: · last cue (\d+) ms)?",
+                  res["live_caption"])
+    if m:  # the page's own figures, under the browser's load on the same machine
+        res["live_fps"] = int(m.group(1))
+        res["live_camera_fps"] = int(m.group(2)) if m.group(2) else None
+        res["live_cue_delay_ms"] = int(m.group(3)) if m.group(3) else None
+    res["live_reps_table_rows"] = grid_rows(page)
+    # the clip holds still after its third jack: the count must stay at 3 while we end the set
+    time.sleep(2.0)
+    res["live_reps_before_end"] = int(metric(page, "Reps") or -1)
+    page.get_by_role("button", name="End set").click()
+    wait_for(lambda: page.get_by_text("Sets this session").count() > 0, 60, what="the set to be listed")
+    wait_for(lambda: "yes" in grid_text(page.get_by_test_id("stDataFrame").last), 60, what="the set to be saved")
+    res["live_sets_table"] = grid_text(page.get_by_test_id("stDataFrame").last)
+    res["live_rep_counts_seen"] = seen[-20:]
+    res["live_setup_seen"] = setup_seen
+    res["live_speech"] = page.evaluate("() => window.__coachSpeechCalls || []")
+    res["live_spoken_log"] = page.evaluate("() => window.__coachSpokenLog || []")
+    shot(page, shots / "live_rest.png")
+    webrtc.get_by_role("button", name="Stop camera").click()
+    time.sleep(1.0)
+
+
+def run_review(page, url: str, clip: Path, res: dict, shots: Path) -> None:
+    goto_page(page, "Review")
+    page.get_by_role("heading", name="Review a recorded video").wait_for(timeout=60_000)
+    radio = page.get_by_test_id("stRadio")
+    if radio.count():
+        radio.first.locator("label", has_text="Upload a video").click()
+    page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(clip))
+    page.get_by_test_id("stFileUploader").get_by_text(clip.name).wait_for(timeout=60_000)
+    shot(page, shots / "review_upload.png")
+    page.get_by_role("button", name="Analyse").click()
+    page.get_by_text("Downloads").wait_for(timeout=REVIEW_TIMEOUT_S * 1000)
+    time.sleep(1.5)
+    res["review_errors"] = [e.inner_text() for e in page.get_by_test_id("stAlertContentError").all()]
+    res["review_reps_metric"] = metric(page, "Reps")
+    res["review_table_rows"] = grid_rows(page)
+    res["review_table_text"] = grid_text(page.get_by_test_id("stDataFrame").first)[:3000]
+    res["review_images"] = page.get_by_test_id("stImage").count()
+    res["review_image_sizes"] = page.evaluate(
+        "() => Array.from(document.querySelectorAll('[data-testid=stImage] img')).map(i => [i.naturalWidth, i.naturalHeight])")
+    res["review_downloads"] = [b.inner_text().strip() for b in page.get_by_test_id("stDownloadButton").all()]
+    video = page.locator("video").first
+    video.scroll_into_view_if_needed()
+    res["review_video"] = video.evaluate("""async (v) => {
+        v.muted = true;
+        const ok = await v.play().then(() => true, (e) => String(e));
+        await new Promise(r => setTimeout(r, 1500));
+        const out = {play: ok, readyState: v.readyState, duration: v.duration, width: v.videoWidth,
+                     height: v.videoHeight, currentTime: v.currentTime, error: v.error && v.error.code,
+                     h264: v.canPlayType('video/mp4; codecs="avc1.42E01E"')};
+        v.pause();
+        return out;
+    }""")
+    shot(page, shots / "review_report.png")
+
+
+def run_history(page, url: str, res: dict, shots: Path, work: Path) -> None:
+    goto_page(page, "History")
+    page.get_by_role("heading", name="History").wait_for(timeout=60_000)
+    page.get_by_text("Session details").wait_for(timeout=60_000)
+    time.sleep(1.5)
+    res["history_sessions_metric"] = metric(page, "Sessions")
+    res["history_reps_metric"] = metric(page, "Reps")
+    tables = page.get_by_test_id("stDataFrame")
+    res["history_table_text"] = " || ".join(grid_text(t)[:3000] for t in tables.all())
+    res["history_charts"] = page.get_by_test_id("stVegaLiteChart").count()
+    shot(page, shots / "history.png")
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_test_id("stDownloadButton").filter(has_text="All of it (JSON)").click()
+    path = work / "export.json"
+    dl.value.save_as(str(path))
+    res["history_export"] = json.loads(path.read_text())
+
+
+def run_teach(page, url: str, res: dict, shots: Path) -> None:
+    goto_page(page, "Teach")
+    page.get_by_role("heading", name="Teach an exercise").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Teach").click()
+    page.get_by_test_id("stAlertContentError").first.wait_for(timeout=30_000)
+    res["teach_error"] = page.get_by_test_id("stAlertContentError").first.inner_text()
+    shot(page, shots / "teach.png")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--shots", type=Path, required=True)
+    ap.add_argument("--live-clip", type=Path, required=True)
+    ap.add_argument("--review-clip", type=Path, required=True)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    work, shots = args.work, args.shots
+    work.mkdir(parents=True, exist_ok=True)
+    shots.mkdir(parents=True, exist_ok=True)
+    res: dict = {"steps": []}
+    # a still lead-in while the connection comes up and a still tail after the last rep (before the file loops)
+    res["mjpeg"] = clip_to_mjpeg(args.live_clip, work / "camera.mjpeg", head_s=4.0, tail_s=14.0)
+    home = work / "home"
+    env = dict(os.environ, COACH_HOME=str(home), COACH_DB=str(home / "history.sqlite"),
+               COACH_CACHE=str(work / "cache"), HOME=str(work), PYTHONUNBUFFERED="1")
+    env.pop("COACH_RTC_CONFIG", None)
+    try:
+        with streamlit_server(env, work / "streamlit.log") as url:
+            res["url"] = url
+            with sync_playwright() as p:
+                ctx = launch_chromium(p, work / "chromium-profile", work / "camera.mjpeg")
+                ctx.add_init_script(SPEECH_PROBE)
+                page = ctx.new_page()
+                page.set_default_timeout(60_000)
+                failed: list[str] = []
+                page.on("requestfailed", lambda r: failed.append(r.url))
+                page.on("pageerror", lambda e: res.setdefault("page_errors", []).append(str(e)[:300]))
+                try:
+                    for name, step in (("live", lambda: run_live(page, url, res, shots)),
+                                       ("review", lambda: run_review(page, url, args.review_clip, res, shots)),
+                                       ("history", lambda: run_history(page, url, res, shots, work)),
+                                       ("teach", lambda: run_teach(page, url, res, shots))):
+                        t0 = time.monotonic()
+                        try:
+                            step()
+                            res["steps"].append({"step": name, "ok": True, "s": round(time.monotonic() - t0, 1)})
+                        except Exception as e:
+                            res["steps"].append({"step": name, "ok": False, "error": f"{type(e).__name__}: {e}",
+                                                 "trace": traceback.format_exc()[-3000:]})
+                            shot(page, shots / f"failed_{name}.png")
+                            if name in ("live", "review"):
+                                continue
+                finally:
+                    res["failed_requests"] = [u for u in failed if not u.startswith("http://127.0.0.1")][:20]
+                    ctx.close()
+    except Exception as e:
+        res["fatal"] = f"{type(e).__name__}: {e}"
+        res["trace"] = traceback.format_exc()[-3000:]
+    log = work / "streamlit.log"
+    if log.exists():
+        res["server_log_tail"] = log.read_text(errors="replace")[-4000:]
+    args.out.write_text(json.dumps(res, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
