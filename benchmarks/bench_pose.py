@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from coach.paths import data_root
-from coach.pose import DEFAULT_CONFIDENCE
+from coach.pose import DEFAULT_CONFIDENCE, DEFAULT_TRACKING
 from coach.paths import default_pose_model
 
 
@@ -40,7 +40,7 @@ def bare(path: Path) -> tuple[int, float]:
     opts = vision.PoseLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(default_pose_model())), running_mode=vision.RunningMode.VIDEO,
         num_poses=1, min_pose_detection_confidence=DEFAULT_CONFIDENCE,
-        min_pose_presence_confidence=DEFAULT_CONFIDENCE, min_tracking_confidence=DEFAULT_CONFIDENCE)
+        min_pose_presence_confidence=DEFAULT_CONFIDENCE, min_tracking_confidence=DEFAULT_TRACKING)
     with vision.PoseLandmarker.create_from_options(opts) as lm:
         cap = cv2.VideoCapture(str(path))
         fps = cap.get(cv2.CAP_PROP_FPS) or 30.0

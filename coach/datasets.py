@@ -117,10 +117,10 @@ def cached_landmarks(video: Path, pose_model: Path | None = None, progress: bool
     """Landmarks of ``video`` from the cache, extracting (and caching) them on first use."""
     from coach.landmarks import extract_landmarks
 
-    from coach.pose import DEFAULT_CONFIDENCE
+    from coach.pose import DEFAULT_CONFIDENCE, DEFAULT_TRACKING
 
     model = Path(pose_model or default_pose_model())
-    key = f"{digest(Path(video))}-{digest(model)}-c{DEFAULT_CONFIDENCE:g}"
+    key = f"{digest(Path(video))}-{digest(model)}-c{DEFAULT_CONFIDENCE:g}-t{DEFAULT_TRACKING:g}"
     path = cache_dir() / "landmarks" / f"{Path(video).stem}-{key}.npz"
     if path.is_file():
         try:

@@ -57,11 +57,16 @@ MIN_SPAN = {"deg": 20.0, "body": 0.1, "torso": 0.15, "thigh": 0.2, "ratio": 0.15
 
 
 def _signal_quality(seqs, measure: str, turning: str) -> tuple[float, int, float]:
-    """(score, full reps, median amplitude) of ``measure`` as the rep signal over the videos."""
+    """(score, full reps, median span) of ``measure`` as the rep signal over the videos.
+
+    The signal that *is* the exercise has reps that cover most of its range, alike in size and evenly spaced,
+    few of them partial, and well above the pose model's jitter; a signal that merely wobbles along (an elbow
+    during a jumping jack) has smaller, irregular "reps"."""
+    from coach.filters import butter_lowpass
     from coach.measures import MEASURES
 
-    amps, n, spread = [], 0, []
     min_span = MIN_SPAN.get(MEASURES[measure].units, 0.15)
+    amps, intervals, spans, n_full, n_partial, noise = [], [], [], 0, 0, []
     for seq in seqs:
         v = compute(measure, Frames.of(seq))
         if np.isfinite(v).sum() < 10:
@@ -70,15 +75,24 @@ def _signal_quality(seqs, measure: str, turning: str) -> tuple[float, int, float
         if span < min_span:
             return 0.0, 0, 0.0
         spec = SignalSpec(measure, turning, full_range=0.5 * span, min_rep_s=0.5, max_rep_s=12.0)
-        reps = [r for r in count_reps(seq.t_s, v, spec) if not r.partial]
-        n += len(reps)
-        amps += [r.amplitude / span for r in reps]
-        spread.append(span)
-    if n == 0:
+        reps = count_reps(seq.t_s, v, spec)
+        full = [r for r in reps if not r.partial]
+        n_full += len(full)
+        n_partial += len(reps) - len(full)
+        amps += [r.amplitude / span for r in full]
+        turns = [r.turn_s for r in full]
+        intervals += list(np.diff(turns))
+        spans.append(span)
+        smooth = butter_lowpass(v, seq.fps, 2.0)
+        noise.append(float(np.nanstd(v - smooth)) / span)
+    if n_full == 0:
         return 0.0, 0, 0.0
-    # big, similar reps in every video score high; a measure that only drifts scores low
-    regular = 1.0 - min(float(np.std(amps) / (np.mean(amps) + 1e-9)), 1.0)
-    return float(np.mean(amps)) * regular * min(n, 10), n, float(np.median(spread))
+    amp = float(np.median(amps))
+    alike = 1.0 - min(float(np.std(amps) / (np.mean(amps) + 1e-9)), 1.0)
+    even = 1.0 - min(float(np.std(intervals) / (np.mean(intervals) + 1e-9)), 1.0) if len(intervals) >= 2 else 0.7
+    whole = n_full / (n_full + n_partial)
+    clean = 1.0 - min(float(np.median(noise)) * 5.0, 1.0)
+    return amp * alike * even * whole * clean * min(n_full, 3) / 3.0, n_full, float(np.median(spans))
 
 
 def infer_signal(seqs) -> SignalSpec:
