@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from coach.errors import NoPersonError, OutputError
@@ -45,6 +46,7 @@ FILES = {
 }
 CUE_COLORS = {"fault": (255, 120, 90), "good": (120, 235, 120), "setup": (255, 215, 90), "info": (150, 200, 255)}
 HIGHLIGHT = (255, 60, 60)
+VIDEO_MAX_SIDE = 854  # the annotated video's longer side, at most (pixels): HD input is encoded at 854x480
 
 Progress = Callable[[float, str], None]
 
@@ -107,17 +109,26 @@ def _staging_dir(out_dir: Path) -> Path:
 class _Renderer(threading.Thread):
     """Draws the overlay and encodes frames in a worker thread (both release the GIL in C)."""
 
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], max_side: int = VIDEO_MAX_SIDE):
         super().__init__(daemon=True, name="coach-video-writer")
         from coach.video import AnnotatedVideoWriter
 
         self.q: queue.Queue = queue.Queue(maxsize=16)
         self.error: BaseException | None = None
-        self._writer = AnnotatedVideoWriter(path, fps, size, threads=1)  # the other core runs the pose model
+        w, h = size
+        self.scale = min(1.0, max_side / max(w, h)) if max_side else 1.0
+        out = (round(w * self.scale), round(h * self.scale))
+        # One encoder thread, the fastest preset: the other core is the pose model's, and the review video
+        # needs to be sharp, not small.
+        self._writer = AnnotatedVideoWriter(path, fps, out, threads=1, preset="ultrafast")
 
     def run(self) -> None:
         from coach.overlay import annotate
 
+        try:  # yield the CPU to the pose model: encoding takes what it leaves and catches up at the end
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass
         try:
             with self._writer as w:
                 while True:
@@ -125,6 +136,8 @@ class _Renderer(threading.Thread):
                     if item is None:
                         break
                     image, t_s, pose, lines, highlight = item
+                    if self.scale < 1.0:
+                        image = cv2.resize(image, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
                     w.write(annotate(image, pose, lines, highlight), t_s)
         except BaseException as e:  # reported to the main thread
             self.error = e
@@ -145,6 +158,30 @@ class _Renderer(threading.Thread):
         self.join()
         if self.error is not None:
             raise self.error
+
+
+def _prefetch(frames, depth: int = 8):
+    """Decode ahead in a worker thread (OpenCV releases the GIL while decoding), so the pose model never waits
+    for the next frame. Errors of the reader surface in the caller, in order."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def reader() -> None:
+        try:
+            for fr in frames:
+                q.put(fr)
+            q.put(done)
+        except BaseException as e:  # re-raised by the consumer
+            q.put(e)
+
+    threading.Thread(target=reader, daemon=True, name="coach-video-reader").start()
+    while True:
+        item = q.get()
+        if item is done:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def hud_lines(fb: Feedback) -> list:
@@ -193,7 +230,7 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
 
             bar = tqdm(total=total, unit="frame", desc=f"analysing {video.name}", leave=False)
         last_image = None
-        for fr in src:
+        for fr in _prefetch(src):
             last_image = fr.image
             res = estimator(fr.image, fr.t_s)
             results.append(res)
@@ -231,7 +268,7 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _end_card(renderer: _Renderer, coach: Coach, image, last: PoseResult, fps: float, seconds: float = 1.5) -> None:
+def _end_card(renderer: _Renderer, coach: Coach, image, last: PoseResult, fps: float, seconds: float = 1.0) -> None:
     """Hold the last frame for a moment with the final count and the last cue: a rep that ends with the
     recording is only confirmed after it, and the video should agree with the report."""
     lines: list = []
@@ -335,6 +372,7 @@ def _model_info(coach: Coach) -> dict | None:
     m = coach._model
     if m is None:
         return None
+    m.ready()
     return {"exercise": m.exercise, "has_classifier": m.classifier is not None, "threshold": m.fault_threshold,
             "path": str(m.path) if m.path else None}
 

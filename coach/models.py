@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,10 +71,21 @@ class ExerciseModel:
 
         return ConstantVelocity.like(self.simulator)
 
+    def ready(self) -> "ExerciseModel":
+        """Wait for the classifier when it is still loading in the background (see :meth:`load`)."""
+        loader = self.__dict__.pop("_loader", None)
+        if loader is not None:
+            loader.join()
+            error = self.__dict__.pop("_load_error", None)
+            if error is not None:
+                raise error
+        return self
+
     def verdict(self, residuals: np.ndarray, reference: np.ndarray | None = None,
                 values: dict | None = None) -> ModelVerdict:
         """The model's verdict on one rep from its (T, J) residuals (and the baseline's, to normalise) and the
         rep's measures (``values``: RepReport.measures and .metrics)."""
+        self.ready()
         joint, phase = deviation_where(residuals, self.joints)
         if self.classifier is not None:
             x = self.features(residuals, reference, values)
@@ -137,19 +149,27 @@ class ExerciseModel:
             sim = LearnedSimulator.load(folder / "simulator.zip")
         except SimulatorFileError as e:
             raise ModelFileError(str(e)) from None
-        clf = None
-        if meta.get("has_classifier"):
-            import joblib
-
-            try:
-                clf = joblib.load(folder / "classifier.joblib")
-            except Exception as e:  # unpickling errors come in many types
-                raise ModelFileError(f"{folder / 'classifier.joblib'} cannot be loaded ({type(e).__name__}); "
-                                     f"{hint}") from None
-        return cls(meta["exercise"], sim, clf, tuple(meta.get("classes") or ("correct", "wrong")),
+        if meta.get("has_classifier") and not (folder / "classifier.joblib").is_file():
+            raise ModelFileError(f"{folder} lacks classifier.joblib; {hint}")
+        model = cls(meta["exercise"], sim, None, tuple(meta.get("classes") or ("correct", "wrong")),
                    float(meta.get("threshold", 0.5)), meta.get("residual_log_mean"), meta.get("residual_log_std"),
                    tuple(meta.get("feature_names") or ()), {k: v for k, v in meta.items() if k not in ("format", "version")},
                    folder, meta.get("cue_threshold"))
+        if meta.get("has_classifier"):
+            # Importing scikit-learn takes about a second: do it beside the first frames' pose estimation; the
+            # forest is first needed at the end of the first rep (verdict() waits for it).
+            def load_forest() -> None:
+                try:
+                    import joblib
+
+                    model.classifier = joblib.load(folder / "classifier.joblib")
+                except Exception as e:  # unpickling errors come in many types
+                    model._load_error = ModelFileError(
+                        f"{folder / 'classifier.joblib'} cannot be loaded ({type(e).__name__}); {hint}")
+
+            model._loader = threading.Thread(target=load_forest, daemon=True, name="coach-model-loader")
+            model._loader.start()
+        return model
 
 
 def rep_rms(residuals: np.ndarray) -> float | None:

@@ -96,7 +96,7 @@ def test_train_then_coach_uses_the_model(data_dir, tmp_path, monkeypatch):
     out = tmp_path / "models" / "push-up"
     result = train_exercise("push-up", train, out, steps=150)
     assert "correct: 5 recordings" in result.report()
-    model = ExerciseModel.load(out)
+    model = ExerciseModel.load(out).ready()
     assert model.classifier is not None and set(model.classes) == {"correct", "wrong"}
     assert model.meta["training_data"]["labels"]["wrong"]["reps"] > 0
     seq = cached_landmarks(data_dir / "pushfit/videos/wrong/wrong63.mp4")
