@@ -118,25 +118,31 @@ def feature_names(ex: Exercise) -> tuple[str, ...]:
     return tuple(keys) + ("duration_s", "rom", "eccentric_s", "concentric_s")
 
 
-def rep_features(model_like, sim, recs: list[Recording]) -> tuple[np.ndarray, list[str], list[str]]:
-    """Features of every rep of ``recs`` under ``sim`` (see :meth:`ExerciseModel.features`): X, labels, groups."""
+def rep_residuals(sim, recs: list[Recording]):
+    """Per rep of ``recs``: (recording, rep, simulator residuals, constant-velocity residuals) over the rep."""
     from physics import ConstantVelocity
 
     from coach.body import to_physics
 
     cv = ConstantVelocity.like(sim)
-    X, y, g = [], [], []
     for rec in recs:
         motion = to_physics(rec.sequence, sim.skeleton)
         res, ref = sim.residuals(motion), cv.residuals(motion)
         t = rec.sequence.t_s
         for r in rec.reps:
             sel = (t >= r.rep.start_s) & (t <= r.rep.end_s)
-            x = model_like.features(res[sel], ref[sel], {**r.measures, **r.metrics})
-            if np.isfinite(x[: len(x) - len(model_like.feature_names)]).all():
-                X.append(x)
-                y.append(rec.label)
-                g.append(rec.group)
+            yield rec, r, res[sel], ref[sel]
+
+
+def rep_features(model_like, sim, recs: list[Recording]) -> tuple[np.ndarray, list[str], list[str]]:
+    """Features of every rep of ``recs`` under ``sim`` (see :meth:`ExerciseModel.features`): X, labels, groups."""
+    X, y, g = [], [], []
+    for rec, r, res, ref in rep_residuals(sim, recs):
+        x = model_like.features(res, ref, {**r.measures, **r.metrics})
+        if np.isfinite(x[: len(x) - len(model_like.feature_names)]).all():
+            X.append(x)
+            y.append(rec.label)
+            g.append(rec.group)
     return np.array(X), y, g
 
 
@@ -222,20 +228,10 @@ def build_model(ex: Exercise, recs: list[Recording], seed: int = 0, steps: int |
     sim = fit_simulator(rep_motions(correct, _skeleton()), seed, steps, progress, 0.5 if clf else 0.0, 0.95)
     # residual statistics of the correct reps (anomaly score when there is no forest)
     rms = []
-    from physics import ConstantVelocity
-
-    from coach.body import to_physics
-
-    cv = ConstantVelocity.like(sim)
-    for rec in correct:
-        motion = to_physics(rec.sequence, sim.skeleton)
-        res, ref = sim.residuals(motion), cv.residuals(motion)
-        t = rec.sequence.t_s
-        for r in rec.reps:
-            sel = (t >= r.rep.start_s) & (t <= r.rep.end_s)
-            v, v_ref = rep_rms(res[sel]), rep_rms(ref[sel])
-            if v and v_ref:
-                rms.append(math.log(v / v_ref))
+    for _, _, res, ref in rep_residuals(sim, correct):
+        v, v_ref = rep_rms(res), rep_rms(ref)
+        if v and v_ref:
+            rms.append(math.log(v / v_ref))
     mean = float(np.mean(rms)) if rms else None
     std = float(np.std(rms)) if len(rms) > 1 else None
     labels = {}
