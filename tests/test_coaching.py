@@ -99,6 +99,8 @@ def test_rest_between_sets_and_setup_before():
 
 
 @pytest.mark.parametrize("maker,expected", [(lambda: squat_set(3, depth_deg=125)[0], "squat"),
+                                            # a shallow squat with the arms held out in front is no front raise
+                                            (lambda: squat_set(3, depth_deg=90)[0], "squat"),
                                             (lambda: pushup_set(3)[0], "push-up")])
 def test_exercise_recognised_within_the_first_reps(maker, expected):
     seq = maker()

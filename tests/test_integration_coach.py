@@ -31,7 +31,7 @@ def test_rep_counts_over_all_counted_clips(rep_results):
     s = rep_results["per_exercise"]["all"]
     assert s["clips"] >= 29
     assert s["exact"] >= 0.8 and s["off_by_one"] >= 0.93
-    assert s["recognised"] >= 0.65  # the exercise recognised when not given
+    assert s["recognised"] >= 0.8  # the exercise recognised when not given (measured 0.86)
     for ex in ("squat", "lunge", "jumping-jack", "shoulder-press", "sit-up"):
         assert rep_results["per_exercise"][ex]["exact"] == 1.0, ex
 
