@@ -137,7 +137,8 @@ class _Renderer(threading.Thread):
                         break
                     image, t_s, pose, lines, highlight = item
                     if self.scale < 1.0:
-                        image = cv2.resize(image, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
+                        # bilinear: a tenth of INTER_AREA's time at these modest (<= 2.25x) reductions
+                        image = cv2.resize(image, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_LINEAR)
                     w.write(annotate(image, pose, lines, highlight), t_s)
         except BaseException as e:  # reported to the main thread
             self.error = e
@@ -281,8 +282,9 @@ def _end_card(renderer: _Renderer, coach: Coach, image, last: PoseResult, fps: f
         cue = coach.cue_log[-1]
         lines.append((cue.text, CUE_COLORS.get(cue.kind, (255, 255, 255))))
     lines.append("End of video")
-    for k in range(1, int(round(seconds * fps)) + 1):
-        renderer.put((image, last.t_s + k / fps, last.primary, lines, {}))
+    # Two frames: the card, and the card again ``seconds`` later; a player shows the first until the second.
+    for t_s in (last.t_s + 1.0 / fps, last.t_s + seconds):
+        renderer.put((image, t_s, last.primary, lines, {}))
 
 
 def _move_into(stage: Path, out_dir: Path) -> dict[str, Path]:

@@ -57,11 +57,22 @@ def _unit(v: np.ndarray) -> np.ndarray:
         return np.where(n > 1e-9, v / n, np.nan)
 
 
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.cross`` of (..., 3) vectors, term for term the same arithmetic, without its per-call overhead
+    (it counts on the live path: a few calls per frame)."""
+    a, b = np.broadcast_arrays(a, b)
+    out = np.empty(a.shape, np.result_type(a, b))
+    out[..., 0] = a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1]
+    out[..., 1] = a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2]
+    out[..., 2] = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    return out
+
+
 def angle_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Angle in degrees between vectors ``u`` and ``v`` (..., 3), 0..180; NaN for zero-length or NaN vectors."""
     u, v = _unit(np.asarray(u, np.float64)), _unit(np.asarray(v, np.float64))
     # atan2(|u x v|, u.v) is accurate near 0 and 180 degrees, unlike arccos.
-    return np.degrees(np.arctan2(np.linalg.norm(np.cross(u, v), axis=-1), np.sum(u * v, axis=-1)))
+    return np.degrees(np.arctan2(np.linalg.norm(cross(u, v), axis=-1), np.sum(u * v, axis=-1)))
 
 
 def inner_angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -83,7 +94,7 @@ def body_frame(world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     lr_perp = lr - np.sum(lr * up, axis=1, keepdims=True) * up
     ok = np.linalg.norm(lr_perp, axis=1) >= _MIN_FRAME * np.linalg.norm(up_v, axis=1)
     right = np.where(ok[:, None], _unit(lr_perp), np.nan)
-    forward = np.cross(up, right)
+    forward = cross(up, right)
     return up, right, forward
 
 

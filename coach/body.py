@@ -1,6 +1,7 @@
 """BlazePose landmarks -> the physics library's motion sequences (joints mapped by name)."""
 from __future__ import annotations
 
+import functools
 import logging
 
 import numpy as np
@@ -20,8 +21,13 @@ DERIVED_JOINTS: dict[str, tuple[str, ...]] = {
 
 def joint_sources(skeleton: Skeleton) -> list[tuple[str, ...]]:
     """For each skeleton joint, the BlazePose landmark names it is made of."""
+    return list(_sources(tuple(skeleton.joints)))
+
+
+@functools.lru_cache(maxsize=16)
+def _sources(joints: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
     out = []
-    for name in skeleton.joints:
+    for name in joints:
         if name in LM:
             out.append((name,))
         elif name in DERIVED_JOINTS:
@@ -29,7 +35,15 @@ def joint_sources(skeleton: Skeleton) -> list[tuple[str, ...]]:
         else:
             raise ValueError(f"skeleton joint {name!r} is neither a BlazePose landmark nor one of "
                              f"{sorted(DERIVED_JOINTS)}")
-    return out
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=16)
+def _source_pair(joints: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Two landmark indices per joint, its first and last source (one landmark: the same twice)."""
+    sources = _sources(joints)
+    assert all(len(names) <= 2 for names in sources), "a derived joint is the mean of one or two landmarks"
+    return np.array([LM[n[0]] for n in sources]), np.array([LM[n[-1]] for n in sources])
 
 
 def landmarks_to_joints(world_xyz: np.ndarray, visibility: np.ndarray, skeleton: Skeleton = HUMAN_13,
@@ -40,12 +54,10 @@ def landmarks_to_joints(world_xyz: np.ndarray, visibility: np.ndarray, skeleton:
     world = np.asarray(world_xyz, np.float32)
     vis = np.asarray(visibility, np.float32)
     seen = (vis >= min_visibility) & np.isfinite(world).all(axis=-1)
-    pos, mask = [], []
-    for names in joint_sources(skeleton):
-        idx = [LM[n] for n in names]
-        pos.append(world[..., idx, :].mean(axis=-2))
-        mask.append(seen[..., idx].all(axis=-1))
-    return np.stack(pos, axis=-2), np.stack(mask, axis=-1)
+    a, b = _source_pair(tuple(skeleton.joints))
+    # (x + x) / 2 is x exactly, so landmark joints and two-landmark means come out of one expression
+    pos = (world[..., a, :] + world[..., b, :]) * np.float32(0.5)
+    return pos, seen[..., a] & seen[..., b]
 
 
 def to_physics(seq: PoseSequence, skeleton: Skeleton = HUMAN_13, min_visibility: float = 0.5) -> MotionSequence:

@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from coach.angles import angle_between, body_frame, joint_angles
+from coach.angles import angle_between, body_frame, cross, joint_angles
 from coach.types import LM, PoseSequence
 
 log = logging.getLogger(__name__)
@@ -236,7 +236,7 @@ def neck_flexion(f: Frames) -> np.ndarray:
     # Without a body frame (hips overlapping), sign by gravity: a head below the trunk line counts as dropped.
     with _quiet():
         t = f.mid("shoulders") - f.mid("hips")
-        side = np.cross(t, v)[:, 2] * np.sign(t[:, 0])
+        side = cross(t, v)[:, 2] * np.sign(t[:, 0])
         sign = np.where(np.isfinite(fwd), np.sign(fwd), np.sign(side))
     sign[sign == 0] = 1
     return ang * sign

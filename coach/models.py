@@ -91,7 +91,7 @@ class ExerciseModel:
             x = self.features(residuals, reference, values)
             if not np.isfinite(x[: len(x) - len(self.feature_names)]).all():
                 return ModelVerdict("correct", 0.0, 0.0, joint, phase)
-            proba = self.classifier.predict_proba(x[None])[0]
+            proba = forest_proba(self.classifier, x)
             classes = [str(c) for c in self.classifier.classes_]
             k = int(np.argmax(proba))
             p_correct = float(proba[classes.index("correct")]) if "correct" in classes else 0.0
@@ -170,6 +170,20 @@ class ExerciseModel:
             model._loader = threading.Thread(target=load_forest, daemon=True, name="coach-model-loader")
             model._loader.start()
         return model
+
+
+def forest_proba(forest, x: np.ndarray) -> np.ndarray:
+    """``forest.predict_proba`` for one sample, the same sum of the trees' probabilities in the same order,
+    without the per-tree job dispatch that makes up most of its time for a single rep (9 ms -> 1.6 ms for 150
+    trees: it runs at the end of every live rep). Other estimators: their own ``predict_proba``."""
+    trees = getattr(forest, "estimators_", None)
+    if type(forest).__name__ != "RandomForestClassifier" or not trees:
+        return forest.predict_proba(x[None])[0]
+    X = np.ascontiguousarray(x[None], dtype=np.float32)  # the trees' input type, as the forest converts it
+    total = np.zeros((1, forest.n_classes_))
+    for tree in trees:
+        total += tree.predict_proba(X, check_input=False)
+    return (total / len(trees))[0]
 
 
 def rep_rms(residuals: np.ndarray) -> float | None:

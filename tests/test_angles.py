@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.angles import ANGLE_NAMES, angle_between, body_frame, inner_angle, joint_angles
+from coach.angles import ANGLE_NAMES, angle_between, body_frame, cross, inner_angle, joint_angles
 from coach.types import LM, PoseSequence
 
 DOWN = np.array([0.0, 1.0, 0.0])
@@ -200,6 +200,17 @@ def test_2d_data_has_no_flexion_abduction_split():
     assert a["right_hip"] == pytest.approx(40, abs=1e-6)
     up, right, fwd = body_frame(side[None])
     assert np.isnan(right).all() and np.isfinite(up).all()
+
+
+def test_cross_is_numpys_cross_to_the_bit():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
+    a[4, 1] = np.nan
+    for x, y in ((a, b), (a[0], b), (a.astype(np.float32), b[0]), (a.reshape(5, 10, 3), b[:10])):
+        got, want = cross(x, y), np.cross(x, y)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(cross([1.0, 0, 0], [0, 1.0, 0]), [0, 0, 1.0])
 
 
 def test_helpers():

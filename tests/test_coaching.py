@@ -152,3 +152,20 @@ def test_rep_metrics_for_history():
     assert m["rom"] > 100 and m["concentric_velocity_m_s"] > 0.1
     summary = coach.set_summary()
     assert summary["rep_count"] == 3 and summary["good_reps"] == 3 and summary["most_frequent_fault"] is None
+
+
+def test_forest_verdict_for_one_rep_is_the_forests_own():
+    """The single-rep fast path gives predict_proba's numbers exactly, missing measures (NaN) included."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from coach.models import forest_proba
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 6))
+    X[::7, 5] = np.nan
+    y = np.where(np.nan_to_num(X[:, 0] + X[:, 5]) > 0, "wrong", "correct")
+    forest = RandomForestClassifier(n_estimators=25, random_state=0).fit(X, y)
+    T = rng.normal(size=(40, 6)) * 2
+    T[::3, 5] = np.nan
+    for x in T:
+        assert np.array_equal(forest_proba(forest, x), forest.predict_proba(x[None])[0])
