@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Callable
 
 import cv2
-import numpy as np
 
 from coach.errors import NoPersonError, OutputError
 from coach.exercises import get_exercise, load_catalogue
+from coach.overlay import CUE_COLORS, HIGHLIGHT
 from coach.session import Coach, Feedback
 from coach.types import PoseResult, PoseSequence
 from coach.video import VideoFileSource
@@ -44,8 +44,6 @@ FILES = {
     "trc": "markers.trc",
     "mot": "angles.mot",
 }
-CUE_COLORS = {"fault": (255, 120, 90), "good": (120, 235, 120), "setup": (255, 215, 90), "info": (150, 200, 255)}
-HIGHLIGHT = (255, 60, 60)
 VIDEO_MAX_SIDE = 854  # the annotated video's longer side, at most (pixels): HD input is encoded at 854x480
 
 Progress = Callable[[float, str], None]
@@ -189,18 +187,24 @@ def hud_lines(fb: Feedback) -> list:
     """What the annotated video (and the live view) shows: exercise, reps, the current cue or prompt."""
     lines: list = []
     if fb.exercise:
-        lines.append(fb.exercise_name + (" (recognised)" if fb.recognised else ""))
+        lines += _count_lines(fb.exercise_name, fb.recognised, fb.hold, fb.rep_count, fb.partial_count)
     elif fb.status == "recognising":
         lines.append("Recognising the exercise...")
-    if fb.hold is not None:
-        lines.append(f"Hold {fb.hold.in_position_s:4.1f} s  good form {fb.hold.good_form_s:4.1f} s")
-    elif fb.exercise:
-        extra = f"  (+{fb.partial_count} partial)" if fb.partial_count else ""
-        lines.append(f"Reps: {fb.rep_count}{extra}")
     if fb.status in ("no_person", "not_visible") and fb.message:
         lines.append((fb.message, CUE_COLORS["setup"]))
     elif fb.display_cue is not None:
         lines.append((fb.display_cue.text, CUE_COLORS.get(fb.display_cue.kind, (255, 255, 255))))
+    return lines
+
+
+def _count_lines(name: str, recognised: bool, hold, rep_count: int, partial_count: int) -> list[str]:
+    """The HUD's first lines: the exercise, then the hold's timer (``hold``: a HoldReport) or the rep count."""
+    lines = [name + (" (recognised)" if recognised else "")]
+    if hold is not None:
+        lines.append(f"Hold {hold.in_position_s:4.1f} s  good form {hold.good_form_s:4.1f} s")
+    else:
+        extra = f"  (+{partial_count} partial)" if partial_count else ""
+        lines.append(f"Reps: {rep_count}{extra}")
     return lines
 
 
@@ -230,7 +234,7 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
             from tqdm import tqdm
 
             bar = tqdm(total=total, unit="frame", desc=f"analysing {video.name}", leave=False)
-        last_image = None
+        last_image, fb = None, None
         for fr in _prefetch(src):
             last_image = fr.image
             res = estimator(fr.image, fr.t_s)
@@ -247,14 +251,14 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
         coach.finish()
         if renderer is not None:
             if results and (len(coach.cue_log) > n_cues or coach.reports):
-                _end_card(renderer, coach, last_image, results[-1], src.info.fps)
+                _end_card(renderer, coach, last_image, results[-1], src.info.fps, fb.hold if fb else None)
             renderer.finish()
             renderer = None
         seq = PoseSequence.from_results(results, src.info.fps, source=str(video),
                                         image_size=(src.info.width, src.info.height))
         if not seq.present.any():
             raise NoPersonError(f"nobody was visible in {video}: film the whole body in good light and try again")
-        summary = _write_outputs(stage, seq, coach, src, estimator, num_poses, write_video)
+        summary = _write_outputs(stage, seq, coach, src, estimator, num_poses)
         files = _move_into(stage, out_dir)
         if callable(progress):
             progress(1.0, "done")
@@ -269,15 +273,16 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _end_card(renderer: _Renderer, coach: Coach, image, last: PoseResult, fps: float, seconds: float = 1.0) -> None:
+def _end_card(renderer: _Renderer, coach: Coach, image, last: PoseResult, fps: float, hold=None,
+              seconds: float = 1.0) -> None:
     """Hold the last frame for a moment with the final count and the last cue: a rep that ends with the
-    recording is only confirmed after it, and the video should agree with the report."""
+    recording is only confirmed after it, and the video should agree with the report. ``hold``: the last
+    HoldReport of a hold, shown in place of a rep count."""
     lines: list = []
     ex = coach.exercise
     if ex is not None:
-        lines.append(ex.name + (" (recognised)" if coach.recognised else ""))
-        extra = f"  (+{coach.partial_count} partial)" if coach.partial_count else ""
-        lines.append(f"Reps: {coach.rep_count}{extra}")
+        lines += _count_lines(ex.name, coach.recognised, hold if ex.kind == "hold" else None, coach.rep_count,
+                              coach.partial_count)
     if coach.cue_log:
         cue = coach.cue_log[-1]
         lines.append((cue.text, CUE_COLORS.get(cue.kind, (255, 255, 255))))
@@ -303,8 +308,8 @@ def _move_into(stage: Path, out_dir: Path) -> dict[str, Path]:
     return files
 
 
-def _write_outputs(stage: Path, seq: PoseSequence, coach: Coach, src: VideoFileSource, estimator, num_poses: int,
-                   wrote_video: bool) -> dict:
+def _write_outputs(stage: Path, seq: PoseSequence, coach: Coach, src: VideoFileSource, estimator,
+                   num_poses: int) -> dict:
     from coach.export import write_mot, write_trc
     from coach.io import save_csv, save_npz
 
@@ -321,9 +326,8 @@ def _write_outputs(stage: Path, seq: PoseSequence, coach: Coach, src: VideoFileS
                         f"miss reps (film the whole body, in good light)")
     summary = build_summary(seq, coach, src.info, estimator.model_path, num_poses, warnings)
     _write_reps_csv(stage / FILES["reps_csv"], summary["reps"])
+    # the staging folder is new: what exists in it is what this run wrote (no video unless it was asked for)
     summary["files"] = {k: v for k, v in FILES.items() if (stage / v).exists() or k == "summary"}
-    if not wrote_video:
-        summary["files"].pop("annotated_video", None)
     (stage / FILES["summary"]).write_text(json.dumps(summary, indent=1, ensure_ascii=False))
     return summary
 

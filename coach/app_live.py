@@ -33,6 +33,7 @@ import numpy as np
 
 from coach.errors import CoachError
 from coach.history import History, new_workout_id, summary_from_coach, utc_now
+from coach.overlay import CUE_COLORS, HIGHLIGHT
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,7 @@ FRAME_SIZE = (640, 480)
 MEDIA_CONSTRAINTS = {"video": {"width": {"ideal": FRAME_SIZE[0]}, "height": {"ideal": FRAME_SIZE[1]},
                                "frameRate": {"ideal": 30}}, "audio": False}
 
-GOOD = (120, 235, 120)
-SETUP = (255, 215, 90)
-INFO = (150, 200, 255)
-FAULT = (255, 120, 90)
-CUE_COLORS = {"fault": FAULT, "good": GOOD, "setup": SETUP, "info": INFO}
-HIGHLIGHT = (255, 60, 60)
+GOOD, SETUP, INFO, FAULT = (CUE_COLORS[k] for k in ("good", "setup", "info", "fault"))
 
 FAR_EXTENT = 0.33  # the body spans less than this fraction of the picture: too far away
 SETUP_SAY_S = 8.0  # between sets, a camera set-up prompt is spoken at most this often
@@ -646,7 +642,7 @@ class LiveSession:
         ex = self._coach.exercise or (self.catalogue.get(self.exercise) if self.exercise != "auto" else None)
         if pose is None:
             return SetupCheck(prompt=fb.message or "Step into view so I can see you")
-        visible = fb.status in ("active", "recognising")
+        visible = fb.visible
         xy, vis = pose.image_xy, pose.visibility
         seen = (vis >= 0.5) & np.isfinite(xy).all(axis=1) & (xy > -0.02).all(axis=1) & (xy < 1.02).all(axis=1)
         distance = ""

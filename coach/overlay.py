@@ -27,6 +27,10 @@ JOINT_COLOR: Color = (255, 255, 255)
 FAULT_COLOR: Color = (255, 40, 40)
 TEXT_COLOR: Color = (255, 255, 255)
 BOX_COLOR: Color = (0, 0, 0)
+#: HUD text colours by cue kind, and the colour of joints named by a fault (review video and live view alike).
+CUE_COLORS: dict[str, Color] = {"fault": (255, 120, 90), "good": (120, 235, 120), "setup": (255, 215, 90),
+                                "info": (150, 200, 255)}
+HIGHLIGHT: Color = (255, 60, 60)
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
