@@ -17,11 +17,9 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 
-from coach.paths import data_root
+from coach.paths import data_root, default_pose_model
 from coach.pose import DEFAULT_CONFIDENCE, DEFAULT_TRACKING
-from coach.paths import default_pose_model
 
 
 def clips(n: int) -> list[tuple[Path, str]]:

@@ -131,14 +131,15 @@ def _sidebar(ctx: AppContext) -> None:
         sb.error(f"History unavailable: {ctx.db_error}")
     else:
         try:
-            current = _current_profile(ctx.history)
-            names = [p.name for p in ctx.history.profiles()]
+            current = _current_profile(ctx.history)  # creates the first profile on a new database
+            profiles = ctx.history.profiles()
+            names = [p.name for p in profiles]
             if st.session_state.get("profile") not in names:
                 st.session_state["profile"] = current.name
             name = sb.selectbox("Person", names, key="profile",
                                 help="Each person's sessions are kept apart. Add one for each person who trains "
                                      "here (or each client you review).")
-            ctx.profile = next(p for p in ctx.history.profiles() if p.name == name)
+            ctx.profile = next(p for p in profiles if p.name == name)
             if ctx.history.get_setting("last_profile") != name:
                 ctx.history.set_setting("last_profile", name)
             with sb.popover("Add a person", width="stretch"):
@@ -620,7 +621,8 @@ def _show_review(review, catalogue: dict) -> None:
     cols = st.columns(4)
     for i, (k, label, mime) in enumerate(avail):
         path = res.files[k]
-        cols[i % 4].download_button(label, data=path.read_bytes(), file_name=f"{stem}_{path.name}", mime=mime,
+        # read when clicked, not on every rerun of the page (the video alone can be tens of MB)
+        cols[i % 4].download_button(label, data=path.read_bytes, file_name=f"{stem}_{path.name}", mime=mime,
                                     key=f"dl_{k}", on_click="ignore", width="stretch")
 
 
@@ -708,7 +710,7 @@ def history_page(ctx: AppContext | None = None) -> None:
               for s, r in zip(sessions, table)}
     sid = st.selectbox("Session details", list(labels), format_func=labels.get, key="history_session")
     if sid is not None:
-        _session_details(h, sid)
+        _session_details(h, sid, ctx.catalogue)
     _export(h, ctx.profile)
 
 
@@ -744,7 +746,7 @@ def _quality_chart(df):
     return base.mark_line() + base.mark_point(filled=True, size=60)
 
 
-def _session_details(h: History, sid: int) -> None:
+def _session_details(h: History, sid: int, catalogue: dict | None = None) -> None:
     from coach.app_review import rep_rows, set_notes, summary_figures
 
     s = h.session(sid)
@@ -766,7 +768,7 @@ def _session_details(h: History, sid: int) -> None:
             col.metric(label, value)
         if s["status"] == "in_progress":
             st.caption("This set did not finish (the app was closed during it): the reps done before are kept.")
-        rows = rep_rows(summary)
+        rows = rep_rows(summary, catalogue)
         if rows:
             st.dataframe(_drop_empty(rows, "Evidence"), hide_index=True, width="stretch",
                          key=f"session_reps_{sid}", column_config={"Quality": _quality_column()})

@@ -19,31 +19,20 @@ DERIVED_JOINTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def joint_sources(skeleton: Skeleton) -> list[tuple[str, ...]]:
-    """For each skeleton joint, the BlazePose landmark names it is made of."""
-    return list(_sources(tuple(skeleton.joints)))
-
-
 @functools.lru_cache(maxsize=16)
-def _sources(joints: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
-    out = []
+def _source_pair(joints: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Two landmark indices per skeleton joint: a BlazePose landmark twice, or the two a derived joint is the
+    mean of (:data:`DERIVED_JOINTS`)."""
+    pairs = []
     for name in joints:
         if name in LM:
-            out.append((name,))
+            pairs.append((name, name))
         elif name in DERIVED_JOINTS:
-            out.append(DERIVED_JOINTS[name])
+            pairs.append(DERIVED_JOINTS[name])
         else:
             raise ValueError(f"skeleton joint {name!r} is neither a BlazePose landmark nor one of "
                              f"{sorted(DERIVED_JOINTS)}")
-    return tuple(out)
-
-
-@functools.lru_cache(maxsize=16)
-def _source_pair(joints: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Two landmark indices per joint, its first and last source (one landmark: the same twice)."""
-    sources = _sources(joints)
-    assert all(len(names) <= 2 for names in sources), "a derived joint is the mean of one or two landmarks"
-    return np.array([LM[n[0]] for n in sources]), np.array([LM[n[-1]] for n in sources])
+    return np.array([LM[a] for a, _ in pairs]), np.array([LM[b] for _, b in pairs])
 
 
 def landmarks_to_joints(world_xyz: np.ndarray, visibility: np.ndarray, skeleton: Skeleton = HUMAN_13,

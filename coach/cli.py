@@ -6,6 +6,7 @@ traceback (``--debug`` shows it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -101,17 +102,24 @@ def _add_train(sub) -> None:
     p.set_defaults(func=_cmd_train)
 
 
-def _cmd_train(args) -> int:
+@contextlib.contextmanager
+def _percent_bar(desc: str, text_width: int):
+    """A terminal progress bar in percent; yields the ``progress(fraction, text)`` callback the library calls."""
     from tqdm import tqdm
 
-    from coach.train import train_exercise
-
-    with tqdm(total=100, desc=f"training {args.exercise}", unit="%", leave=False) as bar:
+    with tqdm(total=100, desc=desc, unit="%", leave=False) as bar:
         def progress(frac: float, text: str) -> None:
             bar.n = round(100 * frac)
-            bar.set_postfix_str(text[:40])
+            bar.set_postfix_str(text[:text_width])
             bar.refresh()
 
+        yield progress
+
+
+def _cmd_train(args) -> int:
+    from coach.train import train_exercise
+
+    with _percent_bar(f"training {args.exercise}", 40) as progress:
         result = train_exercise(args.exercise, args.data_dir, args.out, seed=args.seed, steps=args.steps,
                                 progress=progress)
     print(result.report())
@@ -136,18 +144,11 @@ def _add_evaluate(sub) -> None:
 def _cmd_evaluate(args) -> int:
     import json
 
-    from tqdm import tqdm
-
     from coach.evaluate import evaluate, format_report
     from coach.paths import data_root
 
     root = args.data_dir or data_root()
-    with tqdm(total=100, desc="evaluating", unit="%", leave=False) as bar:
-        def progress(frac: float, text: str) -> None:
-            bar.n = round(100 * frac)
-            bar.set_postfix_str(text[:50])
-            bar.refresh()
-
+    with _percent_bar("evaluating", 50) as progress:
         res = evaluate(root, folds=args.folds, seed=args.seed, steps=args.steps, progress=progress,
                        parts=tuple(args.only) if args.only else ("reps", "pushups", "tables"))
     print(format_report(res))

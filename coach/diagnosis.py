@@ -301,6 +301,16 @@ def quality_score(faults: list[Fault], rep: Rep, model: ModelVerdict | None = No
 
 # ---------------------------------------------------------------------------------------------------------------
 # the learned model's error signature
+def rep_rms(residuals: np.ndarray) -> float | None:
+    """Root mean square of the finite errors over a rep; None with fewer than 4 of them or all zero."""
+    r = np.asarray(residuals, np.float64)
+    ok = np.isfinite(r)
+    if ok.sum() < 4:
+        return None
+    v = float(np.sqrt(np.mean(r[ok] ** 2)))
+    return v if v > 0 else None
+
+
 def error_signature(residuals: np.ndarray, reference: np.ndarray | None = None, n_points: int = SIGNATURE_POINTS,
                     n_bins: int = SIGNATURE_BINS) -> np.ndarray:
     """(T, J) per-joint prediction errors over one rep -> a fixed-length vector: FFT magnitudes of the rep's
@@ -313,10 +323,8 @@ def error_signature(residuals: np.ndarray, reference: np.ndarray | None = None, 
     the two alike)."""
     r = np.asarray(residuals, np.float64)
     if reference is not None:
-        ref = np.asarray(reference, np.float64)
-        ok = np.isfinite(ref)
-        scale = float(np.sqrt(np.mean(ref[ok] ** 2))) if ok.sum() >= 4 else float("nan")
-        if not (np.isfinite(scale) and scale > 0):
+        scale = rep_rms(reference)
+        if scale is None or not np.isfinite(scale):
             return np.full(n_bins + (r.shape[1] if r.ndim == 2 else 0), np.nan)
         r = r / scale
     if r.ndim != 2 or r.shape[0] < 2:

@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from coach.errors import CoachError, InputNotFoundError
+from coach.errors import InputNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,7 @@ def binary_scores(truth: list[bool], pred: list[bool]) -> dict:
 # ---------------------------------------------------------------------------------------------------------------
 def evaluate_rep_counting(root: Path, progress: Progress | None = None) -> dict:
     from coach.datasets import cached_landmarks, no_exercise_clips, rep_count_clips
-    from coach.models import ModelStore
-    from coach.session import Coach
+    from coach.session import replay
 
     clips = rep_count_clips(root)
     rows = []
@@ -53,11 +52,7 @@ def evaluate_rep_counting(root: Path, progress: Progress | None = None) -> dict:
         seq = cached_landmarks(c.path)
         counts = {}
         for mode in ("given", "auto"):
-            coach = Coach(c.exercise if mode == "given" else "auto", models=ModelStore([]), use_model=False,
-                          image_size=seq.image_size, say_exercise=False)
-            for r in seq.results():
-                coach.process(r)
-            coach.finish()
+            coach = replay(c.exercise if mode == "given" else "auto", seq)
             counts[mode] = (coach.rep_count, coach.exercise.id if coach.exercise else None)
         rows.append({"clip": str(c.path.relative_to(root)), "exercise": c.exercise, "truth": c.full_reps,
                      "counted": counts["given"][0], "counted_auto": counts["auto"][0],
@@ -77,10 +72,7 @@ def evaluate_rep_counting(root: Path, progress: Progress | None = None) -> dict:
     none = []
     for c in no_exercise_clips(root):
         seq = cached_landmarks(c.path)
-        coach = Coach("auto", models=ModelStore([]), use_model=False, image_size=seq.image_size, say_exercise=False)
-        for r in seq.results():
-            coach.process(r)
-        coach.finish()
+        coach = replay("auto", seq)
         none.append({"clip": str(c.path.relative_to(root)), "reps": coach.rep_count,
                      "cues": sum(1 for q in coach.cue_log if q.kind in ("fault", "good"))})
     return {"per_exercise": {k: stats(v) for k, v in sorted(per.items())}, "clips": rows, "no_exercise": none}
@@ -106,24 +98,18 @@ def _fold_ids(groups: list[str], k: int, seed: int) -> dict[str, int]:
 
 def _all_reps(ex, seq) -> list:
     """Every rep the coach reports in a recording, full and cut short (no model)."""
-    from coach.models import ModelStore
-    from coach.session import Coach
+    from coach.session import replay
 
-    coach = Coach(ex, models=ModelStore([]), use_model=False, image_size=seq.image_size, say_exercise=False)
-    for r in seq.results():
-        coach.process(r)
-    coach.finish()
-    return [r for r in coach.reports if not r.rep.partial or r.rep.reason == "cut short"]
+    return [r for r in replay(ex, seq).reports if not r.rep.partial or r.rep.reason == "cut short"]
 
 
 def evaluate_pushups(root: Path, folds: int = 5, seed: int = 0, steps: int | None = None,
                      progress: Progress | None = None) -> dict:
     """Clip verdicts as a coach would give them: a clip is wrong when at least half its reps are not good (a
     fault, or cut short), or when no full push-up was found in it at all."""
-    from coach.body import to_physics
     from coach.datasets import pushfit_clips
     from coach.exercises import get_exercise
-    from coach.train import Recording, build_model, load_sequence
+    from coach.train import Recording, build_model, load_sequence, rep_residuals
 
     ex = get_exercise("push-up")
     recs, every = [], {}
@@ -148,19 +134,16 @@ def evaluate_pushups(root: Path, folds: int = 5, seed: int = 0, steps: int | Non
                 progress(0.2 + 0.8 * (k + frac) / folds, f"fold {k + 1} of {folds}: {text}")
 
         model = build_model(ex, train, seed=seed + k, steps=steps, progress=sub)
-        cv = model.reference()
         for rec in test:
-            motion = to_physics(rec.sequence, model.simulator.skeleton)
-            res, ref = model.simulator.residuals(motion), cv.residuals(motion)
-            t = rec.sequence.t_s
+            p_of = {id(r): model.verdict(res, ref, {**r.measures, **r.metrics}).p_fault
+                    for _, r, res, ref in rep_residuals(model.simulator, [rec])}  # the full reps
             ps, bad = [], []
             for rep in every[rec.path]:
                 measured = any(f.source == "measure" for f in rep.faults) or rep.rep.partial
                 bad.append(measured)
                 p = None
                 if not rep.rep.partial:
-                    sel = (t >= rep.rep.start_s) & (t <= rep.rep.end_s)
-                    p = model.verdict(res[sel], ref[sel], {**rep.measures, **rep.metrics}).p_fault
+                    p = p_of[id(rep)]
                     ps.append(p)
                 rep_rows.append({"clip": rec.path.name, "truth": rec.label, "partial": rep.rep.partial,
                                  "p_fault": p, "faults": [f.code for f in rep.faults]})
@@ -186,8 +169,7 @@ def evaluate_pushups(root: Path, folds: int = 5, seed: int = 0, steps: int | Non
 def evaluate_pose_trainer(root: Path) -> dict:
     """Good/bad files of Pose Trainer: a file is called bad when most of its reps have a fault."""
     from coach.formats import read_openpose18_npy
-    from coach.models import ModelStore
-    from coach.session import Coach
+    from coach.session import replay
 
     base = root / "pose_trainer" / "poses_compressed"
     if not base.is_dir():
@@ -197,10 +179,7 @@ def evaluate_pose_trainer(root: Path) -> dict:
         truth, pred, per_fault, reps_found = [], [], defaultdict(int), 0
         for p in sorted((base / folder).glob("*.npy")):
             seq = read_openpose18_npy(p)
-            coach = Coach(ex_id, models=ModelStore([]), use_model=False, image_size=seq.image_size, say_exercise=False)
-            for r in seq.results():
-                coach.process(r)
-            coach.finish()
+            coach = replay(ex_id, seq)
             reps = [r for r in coach.reports if not r.rep.partial]
             reps_found += len(reps)
             bad = np.mean([bool(r.faults) for r in reps]) >= 0.5 if reps else False

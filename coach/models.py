@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.diagnosis import ModelVerdict, deviation_where, error_signature
+from coach.diagnosis import ModelVerdict, deviation_where, error_signature, rep_rms
 from coach.errors import ModelFileError
 from coach.exercises import Exercise
 from coach.io import atomic_path
@@ -61,8 +61,8 @@ class ExerciseModel:
     def features(self, residuals: np.ndarray, reference: np.ndarray | None = None,
                  values: dict | None = None) -> np.ndarray:
         """The error signature, then the rep's own measures (body frame) named by ``feature_names``."""
-        extra = [float((values or {}).get(k, np.nan) if (values or {}).get(k) is not None else np.nan)
-                 for k in self.feature_names]
+        values = values or {}
+        extra = [np.nan if values.get(k) is None else float(values[k]) for k in self.feature_names]
         return np.concatenate([error_signature(residuals, reference), np.array(extra, np.float64)])
 
     def reference(self):
@@ -184,15 +184,6 @@ def forest_proba(forest, x: np.ndarray) -> np.ndarray:
     for tree in trees:
         total += tree.predict_proba(X, check_input=False)
     return (total / len(trees))[0]
-
-
-def rep_rms(residuals: np.ndarray) -> float | None:
-    r = np.asarray(residuals, np.float64)
-    ok = np.isfinite(r)
-    if ok.sum() < 4:
-        return None
-    v = float(np.sqrt(np.mean(r[ok] ** 2)))
-    return v if v > 0 else None
 
 
 def model_dirs() -> list[Path]:

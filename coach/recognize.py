@@ -41,16 +41,22 @@ class Recogniser:
         self._image_size = None
 
     def update(self, fr: FrameRecord, image_size=None) -> Exercise | None:
+        """Take one frame; the exercise once it is decided (else None)."""
+        return self._decide(fr.t) if self.watch(fr, image_size) else None
+
+    def watch(self, fr: FrameRecord, image_size=None) -> bool:
+        """Take one frame and gather evidence, without deciding (see :meth:`rep_exercise`); True when a batch of
+        frames was measured."""
         self._image_size = image_size
         self._hist.append(fr)
         while self._hist and self._hist[0].t < fr.t - self.window_s:
             self._hist.popleft()
         self._pending.append(fr)
         if len(self._pending) < BATCH:
-            return None
+            return False
         batch, self._pending = self._pending, []
         self._feed(batch)
-        return self._decide(fr.t)
+        return True
 
     def _feed(self, batch: list[FrameRecord]) -> None:
         present = [f for f in batch if f.present]

@@ -217,7 +217,7 @@ class Coach:
             cue = cue or cue_rep
             if self.recognised and self._hold is not None and self._recogniser is not None:
                 # a hold recognised at the start of a set may be the top of a push-up: reps win
-                self._recogniser.update(fr, self.image_size)
+                self._recogniser.watch(fr, self.image_size)
                 switch = self._recogniser.rep_exercise()
                 if switch is not None:
                     self._recogniser = None
@@ -461,3 +461,17 @@ class _HoldTracker:
     def report(self) -> HoldReport:
         q = int(round(100 * self.good_s / self.in_position_s)) if self.in_position_s > 0 else 0
         return HoldReport(self.in_position_s, self.good_s, dict(self.fault_s), tuple(self.latest.values()), q)
+
+
+def replay(exercise, seq, **options) -> Coach:
+    """A :class:`Coach` run over a whole recorded :class:`~coach.types.PoseSequence` and finished. By default it
+    judges by the measures alone (no trained model) and does not announce the exercise it recognises: how
+    evaluation and training look for reps. ``options`` go to :class:`Coach`."""
+    from coach.models import ModelStore
+
+    kw = {"models": ModelStore([]), "use_model": False, "say_exercise": False, **options}
+    coach = Coach(exercise, image_size=seq.image_size, **kw)
+    for r in seq.results():
+        coach.process(r)
+    coach.finish()
+    return coach

@@ -87,14 +87,9 @@ def load_sequence(path: Path, progress: bool = False) -> PoseSequence:
 
 def find_reps(ex: Exercise, seq: PoseSequence) -> list:
     """Full reps of ``ex`` in a recording, found by the coach with no model (its checks applied)."""
-    from coach.models import ModelStore
-    from coach.session import Coach
+    from coach.session import replay
 
-    coach = Coach(ex, models=ModelStore([]), use_model=False, image_size=seq.image_size, say_exercise=False)
-    for r in seq.results():
-        coach.process(r)
-    coach.finish()
-    return [r for r in coach.reports if not r.rep.partial]
+    return [r for r in replay(ex, seq).reports if not r.rep.partial]
 
 
 def rep_motions(recs: list[Recording], skeleton, margin_s: float = REP_MARGIN_S) -> list:
@@ -134,16 +129,16 @@ def rep_residuals(sim, recs: list[Recording]):
             yield rec, r, res[sel], ref[sel]
 
 
-def rep_features(model_like, sim, recs: list[Recording]) -> tuple[np.ndarray, list[str], list[str]]:
-    """Features of every rep of ``recs`` under ``sim`` (see :meth:`ExerciseModel.features`): X, labels, groups."""
-    X, y, g = [], [], []
-    for rec, r, res, ref in rep_residuals(sim, recs):
-        x = model_like.features(res, ref, {**r.measures, **r.metrics})
-        if np.isfinite(x[: len(x) - len(model_like.feature_names)]).all():
+def rep_features(model, recs: list[Recording]) -> tuple[np.ndarray, list[str]]:
+    """Features of every rep of ``recs`` under ``model``'s simulator (see :meth:`ExerciseModel.features`): X and
+    the recordings' labels."""
+    X, y = [], []
+    for rec, r, res, ref in rep_residuals(model.simulator, recs):
+        x = model.features(res, ref, {**r.measures, **r.metrics})
+        if np.isfinite(x[: len(x) - len(model.feature_names)]).all():
             X.append(x)
             y.append(rec.label)
-            g.append(rec.group)
-    return np.array(X), y, g
+    return np.array(X), y
 
 
 def fit_simulator(motions: list, seed: int = 0, steps: int | None = None, progress: Progress | None = None,
@@ -169,7 +164,7 @@ def fit_forest(X: np.ndarray, y: list[str], seed: int = 0):
     (for telling a person their form is off: a coach that cries wolf on good reps gets ignored)."""
     from sklearn.ensemble import RandomForestClassifier
 
-    # 150 trees: enough for a few hundred reps, and a verdict takes ~15 ms at the end of a rep (400: ~50 ms)
+    # 150 trees: enough for a few hundred reps; a verdict takes ~2 ms at the end of a rep (models.forest_proba)
     clf = RandomForestClassifier(n_estimators=150, min_samples_leaf=2, class_weight="balanced_subsample",
                                  oob_score=True, random_state=seed, n_jobs=1)
     clf.fit(X, np.array(y))
@@ -205,9 +200,7 @@ def split_halves(recs: list[Recording], seed: int = 0) -> tuple[list[Recording],
 def build_model(ex: Exercise, recs: list[Recording], seed: int = 0, steps: int | None = None,
                 progress: Progress | None = None):
     """An :class:`~coach.models.ExerciseModel` from recordings whose reps are already found."""
-    from coach.models import rep_rms
-
-    from coach.models import ExerciseModel
+    from coach.models import ExerciseModel, rep_rms
 
     correct = [r for r in recs if r.label == "correct" and r.reps]
     faulty = [r for r in recs if r.label != "correct" and r.reps]
@@ -221,7 +214,7 @@ def build_model(ex: Exercise, recs: list[Recording], seed: int = 0, steps: int |
         half_a, half_b = split_halves(correct, seed)
         sim_a = fit_simulator(rep_motions(half_a, _skeleton()), seed, steps, progress, 0.0, 0.45)
         probe = ExerciseModel(ex.id, sim_a, feature_names=names)
-        X, y, _ = rep_features(probe, sim_a, half_b + faulty)
+        X, y = rep_features(probe, half_b + faulty)
         if len(set(y)) >= 2:
             clf, threshold, strict = fit_forest(X, y, seed)
             classes = tuple(str(c) for c in clf.classes_)

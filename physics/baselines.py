@@ -10,7 +10,14 @@ from physics.predictor import Predictor
 log = logging.getLogger(__name__)
 
 
-class ConstantPosition(Predictor):
+class _Baseline(Predictor):
+    @classmethod
+    def like(cls, other: Predictor) -> "_Baseline":
+        """A baseline with the skeleton and grid settings of ``other`` (so the residuals are comparable)."""
+        return cls(other.skeleton, other.spec)
+
+
+class ConstantPosition(_Baseline):
     """Predicts that every joint stays where it is: ``x[k+1] = x[k]``."""
 
     kind = "constant_position"
@@ -18,21 +25,11 @@ class ConstantPosition(Predictor):
     def _accel(self, x: np.ndarray, v: np.ndarray, m: np.ndarray) -> np.ndarray:
         return -v
 
-    @classmethod
-    def like(cls, other: Predictor) -> "ConstantPosition":
-        """A baseline with the skeleton and grid settings of ``other`` (so the residuals are comparable)."""
-        return cls(other.skeleton, other.spec)
 
-
-class ConstantVelocity(Predictor):
+class ConstantVelocity(_Baseline):
     """Predicts that every joint keeps its velocity: ``x[k+1] = 2 x[k] - x[k-1]``."""
 
     kind = "constant_velocity"
 
     def _accel(self, x: np.ndarray, v: np.ndarray, m: np.ndarray) -> np.ndarray:
         return np.zeros_like(x)
-
-    @classmethod
-    def like(cls, other: Predictor) -> "ConstantVelocity":
-        """A baseline with the skeleton and grid settings of ``other`` (so the residuals are comparable)."""
-        return cls(other.skeleton, other.spec)

@@ -114,12 +114,8 @@ def _tempo_factors(cfg: TrainConfig) -> list[float]:
 
 
 def _grids(seqs: Sequence[MotionSequence], skeleton: Skeleton, spec: FrameSpec, factors: list[float]):
-    out = []
-    for s in seqs:
-        for f in factors:
-            g = to_grid(s, skeleton, spec, time_scale=f)
-            out.append((f, g))
-    return out
+    """Every sequence on the grid at every time-scale factor (sequence-major order)."""
+    return [to_grid(s, skeleton, spec, time_scale=f) for s in seqs for f in factors]
 
 
 def data_statistics(grids, skeleton: Skeleton) -> tuple[np.ndarray, dict[str, float]]:
@@ -232,9 +228,9 @@ def train_network(sequences: Sequence[MotionSequence], skeleton: Skeleton, spec:
     train_seqs = [seqs[i] for i in tr_idx]
     val_seqs = [seqs[i] for i in val_idx]
     factors = _tempo_factors(cfg)
-    base_grids = [g for f, g in _grids(train_seqs, skeleton, spec, [1.0])]
+    base_grids = _grids(train_seqs, skeleton, spec, [1.0])
     rest, scales = data_statistics(base_grids, skeleton)
-    grids = base_grids + [g for f, g in _grids(train_seqs, skeleton, spec, [f for f in factors if f != 1.0])]
+    grids = base_grids + _grids(train_seqs, skeleton, spec, [f for f in factors if f != 1.0])
     length = cfg.rollout_steps + 2
     xall, mall, starts = _windows(grids, length)
     if cfg.epochs is not None:
