@@ -71,8 +71,7 @@ def session(exercise: str):
     from coach.app_live import LiveSession
 
     s = LiveSession(exercise, history=None, hands_free=True)
-    s.warm_up()
-    s._ensure_estimator()
+    s._ensure_estimator()  # loaded before timing starts
     return s
 
 

@@ -7,6 +7,7 @@ Every error a user can cause shows as one ``st.error`` line saying what to do.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import logging
 import os
@@ -901,6 +902,7 @@ def _run_teach(name: str, base: str | None, files: list) -> None:
 
 
 # ----------------------------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
 def _icon():
     """The favicon, drawn here (a page icon from the Material set would be fetched from Google's servers)."""
     import cv2

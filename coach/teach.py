@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from coach.errors import CoachError, ExerciseError
-from coach.exercises import Exercise, SignalSpec, load_catalogue, load_exercise_file
+from coach.exercises import DEFAULT_CHECKS, Exercise, SignalSpec, load_catalogue, load_exercise_file
 from coach.measures import Frames, compute
 from coach.paths import user_data_dir
 from coach.reps import count_reps
@@ -147,8 +147,8 @@ def _toml(ex: Exercise, posture: dict) -> str:
             lines.append("views = [" + ", ".join(q(v) for v in f.views) + "]")
         lines.append("")
     for c in ex.checks:
-        if c.measure == "hip_position_image" and c.high == 1.2 and c.low is None:
-            continue  # the default check, added again on load
+        if c in DEFAULT_CHECKS:
+            continue  # added again on load
         lines += ["[[checks]]", f"measure = {q(c.measure)}", f"at = {q(c.at)}"]
         if c.low is not None:
             lines.append(f"min = {c.low}")
