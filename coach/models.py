@@ -96,13 +96,12 @@ class ExerciseModel:
             k = int(np.argmax(proba))
             p_correct = float(proba[classes.index("correct")]) if "correct" in classes else 0.0
             return ModelVerdict(classes[k], float(proba[k]), 1.0 - p_correct, joint, phase)
+        # the statistics are of log(rms / reference rms), as in training: without a reference there is no verdict
         rms = rep_rms(residuals)
         ref = rep_rms(reference) if reference is not None else None
-        if rms is not None and ref:
-            rms = rms / ref
-        if rms is None or self.residual_log_mean is None or not self.residual_log_std:
+        if rms is None or ref is None or self.residual_log_mean is None or not self.residual_log_std:
             return ModelVerdict("correct", 0.0, 0.0, joint, phase)
-        z = (math.log(rms) - self.residual_log_mean) / self.residual_log_std
+        z = (math.log(rms / ref) - self.residual_log_mean) / self.residual_log_std
         p = 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))  # share of correct training reps below this one
         return ModelVerdict("correct" if p < self.threshold else "form_deviation", max(p, 1 - p), p, joint, phase)
 
