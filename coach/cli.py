@@ -129,7 +129,7 @@ def _cmd_train(args) -> int:
 def _add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="score rep counting and fault diagnosis on labelled recordings",
                        description="Rep counting per exercise against counts made by eye, push-up correct-vs-wrong "
-                                   "with grouped cross-validation (no clip on both sides), and the labelled "
+                                   "with grouped cross-validation (no scene on both sides), and the labelled "
                                    "landmark tables. DATA_DIR is the shared data folder.")
     p.add_argument("data_dir", type=Path, nargs="?", default=None, help="default: $COACH_DATA or ../shared/data")
     p.add_argument("--folds", type=int, default=5)

@@ -53,14 +53,21 @@ def _int_or_none(s: str) -> int | None:
 
 
 def pushfit_clips(root: Path | None = None) -> list[Clip]:
-    """The 101 PushFit push-up clips, labelled correct / wrong. The source group is the clip itself (the
-    upstream set does not say which clips share a person), so folds hold out whole clips."""
+    """The 101 PushFit push-up clips, labelled correct / wrong. The upstream set does not say which clips share
+    a person; clips filmed in one place do (several are one person's takes), so the source group is the scene
+    (:func:`coach.scenes.scene_groups`): folds hold out whole scenes, not single clips."""
     base = _require((root or data_root()) / "pushfit" / "videos")
-    out = []
-    for form in ("correct", "wrong"):
-        for p in sorted((base / form).glob("*.mp4"), key=lambda p: (len(p.stem), p.stem)):
-            out.append(Clip(p, "push-up", f"pushfit/{p.stem}", form=form))
-    return out
+    found = [(form, p) for form in ("correct", "wrong")
+             for p in sorted((base / form).glob("*.mp4"), key=lambda p: (len(p.stem), p.stem))]
+    groups = _pushfit_groups(tuple(p for _, p in found))
+    return [Clip(p, "push-up", f"pushfit/{groups[p]}", form=form) for form, p in found]
+
+
+@lru_cache(maxsize=4)
+def _pushfit_groups(paths: tuple[Path, ...]) -> dict[Path, str]:
+    from coach.scenes import scene_groups
+
+    return scene_groups(list(paths))
 
 
 def workouttracker_clips(root: Path | None = None) -> list[Clip]:

@@ -39,6 +39,8 @@ MEASURE_JOINTS: dict[str, tuple[str, ...]] = {
     "ankle_spread": ("left_ankle", "right_ankle"),
     "wrist_above_shoulder": ("left_wrist", "right_wrist"),
     "shoulder_above_wrist": ("left_shoulder", "right_shoulder"),
+    "shoulder_to_ear": ("left_shoulder", "right_shoulder"),
+    "arm_trunk_angle": ("left_wrist", "right_wrist"),
 }
 
 

@@ -3,8 +3,9 @@
 * **Rep counting**, per exercise, against the counts made by eye (``workouttracker/reps_counted.csv``,
   ``more_exercises/clips.csv``): exact-match rate, mean absolute error, off-by-one accuracy; and how often the
   exercise is recognised when not given.
-* **Push-up diagnosis** on the PushFit clips (correct / wrong form) with grouped cross-validation: no clip is
-  on both sides of a split; the simulator and forest are retrained inside every fold. Clip verdicts from the
+* **Push-up diagnosis** on the PushFit clips (correct / wrong form) with grouped cross-validation: no scene
+  (clips filmed in one place, often one person's takes: :mod:`coach.scenes`) is on both sides of a split; the
+  simulator and forest are retrained inside every fold. Clip verdicts from the
   measurements alone, the learned model alone, and both; sensitivity, specificity and F1 of "wrong".
 * **Landmark tables with labels**: Pose Trainer good/bad bicep curls, front raises and shoulder shrugs
   (OpenPose, 2-D), the Exercise-Correction plank frames (all correct: specificity) and squat phases.
@@ -160,6 +161,7 @@ def evaluate_pushups(root: Path, folds: int = 5, seed: int = 0, steps: int | Non
     coach = [m or d for m, d in zip(measure, strict)]
     return {"clips": len(verdicts), "clips_without_reps": len(no_reps),
             "clips_without_reps_correct": sum(1 for v in no_reps if not v.truth_wrong), "folds": folds,
+            "groups": len(fold_of),
             "measures": binary_scores(truth, measure), "model": binary_scores(truth, model),
             "model_strict": binary_scores(truth, strict), "combined": binary_scores(truth, both),
             "coach": binary_scores(truth, coach), "reps": rep_rows}
@@ -272,8 +274,9 @@ def format_report(res: dict) -> str:
             lines.append(f"  no exercise ({n['clip']}): {n['reps']} reps, {n['cues']} form cues (want 0, 0)")
     if "pushup_diagnosis" in res:
         d = res["pushup_diagnosis"]
-        lines.append(f"Push-up correct vs wrong, {d['clips']} PushFit clips, {d['folds']}-fold grouped CV by clip "
-                     f"({d['clips_without_reps']} clips with no full rep found, {d['clips_without_reps_correct']} "
+        lines.append(f"Push-up correct vs wrong, {d['clips']} PushFit clips, {d['folds']}-fold grouped CV by scene "
+                     f"({d.get('groups', '?')} scenes; "
+                     f"{d['clips_without_reps']} clips with no full rep found, {d['clips_without_reps_correct']} "
                      f"of them correct)")
         lines.append("  verdict from        accuracy  sensitivity  specificity  F1(wrong)   (model: forest at its balanced "
                      "threshold; model_strict: at the coach's specificity-first threshold; coach: measures or "

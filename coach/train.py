@@ -66,6 +66,12 @@ def find_recordings(data_dir: str | Path) -> list[Recording]:
     if not out:
         raise TrainingError(f"no videos or landmark files in {data_dir}: put good reps in {data_dir}/correct/ "
                             f"(and faulty ones in {data_dir}/wrong/ or {data_dir}/<fault code>/)")
+    # videos filmed in one place (one person's takes) form one group: never on both sides of a split
+    from coach.scenes import scene_groups
+
+    groups = scene_groups([r.path for r in out if r.path.suffix.lower() in VIDEO_SUFFIXES])
+    for r in out:
+        r.group = groups.get(r.path, r.group)
     return out
 
 
@@ -129,16 +135,17 @@ def rep_residuals(sim, recs: list[Recording]):
             yield rec, r, res[sel], ref[sel]
 
 
-def rep_features(model, recs: list[Recording]) -> tuple[np.ndarray, list[str]]:
-    """Features of every rep of ``recs`` under ``model``'s simulator (see :meth:`ExerciseModel.features`): X and
-    the recordings' labels."""
-    X, y = [], []
+def rep_features(model, recs: list[Recording]) -> tuple[np.ndarray, list[str], list[str]]:
+    """Features of every rep of ``recs`` under ``model``'s simulator (see :meth:`ExerciseModel.features`): X,
+    the recordings' labels and their groups."""
+    X, y, groups = [], [], []
     for rec, r, res, ref in rep_residuals(model.simulator, recs):
         x = model.features(res, ref, {**r.measures, **r.metrics})
         if np.isfinite(x[: len(x) - len(model.feature_names)]).all():
             X.append(x)
             y.append(rec.label)
-    return np.array(X), y
+            groups.append(rec.group)
+    return np.array(X), y, groups
 
 
 def fit_simulator(motions: list, seed: int = 0, steps: int | None = None, progress: Progress | None = None,
@@ -158,22 +165,53 @@ def fit_simulator(motions: list, seed: int = 0, steps: int | None = None, progre
     return sim.fit(motions, progress=cb)
 
 
-def fit_forest(X: np.ndarray, y: list[str], seed: int = 0):
-    """Random forest (missing measures allowed) and two p(fault) thresholds from its out-of-bag predictions: the
-    one that balances sensitivity and specificity (for scoring), and the lowest that keeps specificity at 0.9
-    (for telling a person their form is off: a coach that cries wolf on good reps gets ignored)."""
+def _forest(seed: int):
     from sklearn.ensemble import RandomForestClassifier
 
     # 150 trees: enough for a few hundred reps; a verdict takes ~2 ms at the end of a rep (models.forest_proba)
-    clf = RandomForestClassifier(n_estimators=150, min_samples_leaf=2, class_weight="balanced_subsample",
-                                 oob_score=True, random_state=seed, n_jobs=1)
+    return RandomForestClassifier(n_estimators=150, min_samples_leaf=2, class_weight="balanced_subsample",
+                                  oob_score=True, random_state=seed, n_jobs=1)
+
+
+def held_out_p_fault(X: np.ndarray, y: list[str], groups: list[str] | None, seed: int = 0) -> np.ndarray | None:
+    """p(fault) of every rep from forests that did not see its group (up to 5 folds of whole groups): what the
+    forest will say of a new person in a new room. ``None`` with fewer than three groups of each kind."""
+    from sklearn.model_selection import GroupKFold
+
+    y = np.asarray(y)
+    if groups is None:
+        return None
+    g = np.asarray(groups)
+    if min(len(set(g[y == "correct"])), len(set(g[y != "correct"]))) < 3:
+        return None
+    out = np.full(len(y), np.nan)
+    for train, test in GroupKFold(n_splits=min(5, len(set(g)))).split(X, y, g):
+        if len(set(y[train])) < 2:
+            continue
+        clf = _forest(seed).set_params(oob_score=False).fit(X[train], y[train])
+        out[test] = 1.0 - clf.predict_proba(X[test])[:, list(clf.classes_).index("correct")]
+    return out
+
+
+def fit_forest(X: np.ndarray, y: list[str], seed: int = 0, groups: list[str] | None = None):
+    """Random forest (missing measures allowed) and two p(fault) thresholds: the one that balances sensitivity
+    and specificity (for scoring), and the lowest that keeps specificity at 0.9 (for telling a person their
+    form is off: a coach that cries wolf on good reps gets ignored). The thresholds come from predictions on
+    held-out groups (:func:`held_out_p_fault`) when there are enough groups: the out-of-bag predictions of one
+    forest have seen other reps of the same person and room, and set thresholds that only hold for them."""
+    clf = _forest(seed)
     clf.fit(X, np.array(y))
     classes = [str(c) for c in clf.classes_]
     threshold, strict = 0.5, 0.8
     if "correct" in classes:
-        oob = clf.oob_decision_function_
-        ok = np.isfinite(oob).all(axis=1)
-        p_fault = 1.0 - oob[ok, classes.index("correct")]
+        held = held_out_p_fault(X, y, groups, seed)
+        if held is not None:
+            ok = np.isfinite(held)
+            p_fault = held[ok]
+        else:
+            oob = clf.oob_decision_function_
+            ok = np.isfinite(oob).all(axis=1)
+            p_fault = 1.0 - oob[ok, classes.index("correct")]
         is_fault = np.array([v != "correct" for v in y])[ok]
         best = -1.0
         for thr in np.linspace(0.2, 0.8, 25):
@@ -182,7 +220,8 @@ def fit_forest(X: np.ndarray, y: list[str], seed: int = 0):
             spec = (~pred & ~is_fault).sum() / max((~is_fault).sum(), 1)
             if (sens + spec) / 2 > best:
                 best, threshold = (sens + spec) / 2, float(thr)
-        for thr in np.linspace(0.3, 0.95, 27):
+        strict = 1.0  # no threshold keeps good reps safe: the forest speaks only when every tree agrees
+        for thr in np.linspace(0.3, 1.0, 29):
             if ((p_fault < thr) & ~is_fault).sum() / max((~is_fault).sum(), 1) >= 0.9:
                 strict = float(thr)
                 break
@@ -214,9 +253,9 @@ def build_model(ex: Exercise, recs: list[Recording], seed: int = 0, steps: int |
         half_a, half_b = split_halves(correct, seed)
         sim_a = fit_simulator(rep_motions(half_a, _skeleton()), seed, steps, progress, 0.0, 0.45)
         probe = ExerciseModel(ex.id, sim_a, feature_names=names)
-        X, y = rep_features(probe, half_b + faulty)
+        X, y, groups = rep_features(probe, half_b + faulty)
         if len(set(y)) >= 2:
-            clf, threshold, strict = fit_forest(X, y, seed)
+            clf, threshold, strict = fit_forest(X, y, seed, groups)
             classes = tuple(str(c) for c in clf.classes_)
     sim = fit_simulator(rep_motions(correct, _skeleton()), seed, steps, progress, 0.5 if clf else 0.0, 0.95)
     # residual statistics of the correct reps (anomaly score when there is no forest)

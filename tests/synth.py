@@ -109,6 +109,27 @@ def pushup_pose(depth: float, view: str = "side", sag_m: float = 0.0, head_drop_
     return _body(sag, view)
 
 
+def arm_pose(shoulder_deg: float, elbow_deg: float, view: str = "side", lean_deg: float = 0.0,
+             shrug_m: float = 0.0) -> np.ndarray:
+    """A standing body working its arms: the upper arm ``shoulder_deg`` forward of hanging (90 = level with the
+    shoulder), the elbow bent ``elbow_deg``, the trunk leaning ``lean_deg`` (+ back), the shoulders lifted
+    ``shrug_m`` towards the ears (the head stays)."""
+    ankle = (0.0, 0.08)
+    knee = (0.0, ankle[1] + SHANK)
+    hip = (0.0, knee[1] + THIGH)
+    lean = math.radians(-lean_deg)
+    shoulder0 = (hip[0] + TRUNK * math.sin(lean), hip[1] + TRUNK * math.cos(lean))
+    sag = {"ankle": ankle, "knee": knee, "hip": hip, "heel": (-0.05, 0.03), "foot_index": (0.16, 0.01)}
+    _head(shoulder0, -lean_deg, sag)
+    shoulder = (shoulder0[0], shoulder0[1] + shrug_m)
+    a, e = math.radians(shoulder_deg) - lean, math.radians(elbow_deg)  # the arm angle is against the trunk
+    elbow = (shoulder[0] + UPPER_ARM * math.sin(a), shoulder[1] - UPPER_ARM * math.cos(a))
+    wrist = (elbow[0] + FOREARM * math.sin(a + e), elbow[1] - FOREARM * math.cos(a + e))
+    sag.update(shoulder=shoulder, elbow=elbow, wrist=wrist,
+               hand=(wrist[0] + 0.06 * math.sin(a + e), wrist[1] - 0.06 * math.cos(a + e)))
+    return _body(sag, view)
+
+
 def walk_pose(phase: float, view: str = "side") -> np.ndarray:
     """Walking: legs swing (hip flexion +-25 deg), knees bend in swing, arms swing."""
     s = math.sin(phase)
@@ -204,6 +225,28 @@ def pushup_set(n_reps: int = 4, fps: float = 30.0, period_s: float = 2.0, view: 
     prof, turns = profile(n_reps, period_s, fps, rest_s, depths)
     poses = [pushup_pose(d, view, sag_m, head_drop_deg) for d in prof]
     return render(poses, fps, view, seed=seed, **render_kw), turns
+
+
+def arm_set(kind: str, n_reps: int = 4, fps: float = 30.0, period_s: float = 2.4, view: str = "side",
+            swing_deg: float = 0.0, top_deg: float | None = None, elbow_deg: float | None = None,
+            lift_m: float = 0.08, lean_deg: float = 0.0, seed: int = 0,
+            rest_s: float = 1.0) -> tuple[PoseSequence, list[float]]:
+    """Sets of ``kind`` "curl" (elbow to ``top_deg``, default 140; the upper arm swinging ``swing_deg``
+    forward at the top), "raise" (straight arms, ``elbow_deg`` default 5, up to ``top_deg``, default 90) or
+    "shrug" (shoulders up ``lift_m``, elbows bent ``elbow_deg``, default 5), ``lean_deg`` back at the top."""
+    prof, turns = profile(n_reps, period_s, fps, rest_s)
+    poses = []
+    for d in prof:
+        if kind == "curl":
+            poses.append(arm_pose(swing_deg * d, 10 + ((top_deg or 140.0) - 10) * d, view, lean_deg * d))
+        elif kind == "raise":
+            poses.append(arm_pose((top_deg or 90.0) * d, 5.0 if elbow_deg is None else elbow_deg, view,
+                                  lean_deg * d))
+        elif kind == "shrug":
+            poses.append(arm_pose(0.0, 5.0 if elbow_deg is None else elbow_deg, view, lean_deg * d, lift_m * d))
+        else:
+            raise ValueError(kind)
+    return render(poses, fps, view, seed=seed), turns
 
 
 def walking(seconds: float = 6.0, fps: float = 30.0, speed_m_s: float = 0.8, seed: int = 0) -> PoseSequence:
