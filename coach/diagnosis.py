@@ -41,6 +41,7 @@ MEASURE_JOINTS: dict[str, tuple[str, ...]] = {
     "shoulder_above_wrist": ("left_shoulder", "right_shoulder"),
     "shoulder_to_ear": ("left_shoulder", "right_shoulder"),
     "arm_trunk_angle": ("left_wrist", "right_wrist"),
+    "upper_arm_angle": ("left_elbow", "right_elbow"),
 }
 
 

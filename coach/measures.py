@@ -87,11 +87,15 @@ class Frames:
     def img_torso(self) -> float:
         """The body's size in the picture (isotropic units), the unit of image measures: the median torso
         length, or 1.2 shoulder widths when that is larger (a torso seen end-on, as in a push-up filmed from
-        the front, looks short)."""
+        the front, looks short). Where the hips are not seen, the larger of 1.2 shoulder widths and two upper
+        arms (a side-on close-up shows one shoulder's width of nothing)."""
         with _quiet():
             torso = np.linalg.norm(self.img_mid("shoulders") - self.img_mid("hips"), axis=-1)
             width = np.linalg.norm(self.img[:, LM["left_shoulder"]] - self.img[:, LM["right_shoulder"]], axis=-1)
-            d = np.fmax(torso, 1.2 * width)
+            arm = np.nanmax(np.stack([np.linalg.norm(self.img[:, LM[f"{s}_shoulder"]] - self.img[:, LM[f"{s}_elbow"]],
+                                                     axis=-1) for s in ("left", "right")], axis=1), axis=1)
+            d = np.where(np.isfinite(torso), np.fmax(torso, 1.2 * width),
+                         np.fmax(1.2 * width, TORSO_PER_UPPER_ARM * arm))
             v = float(np.nanmedian(d)) if np.isfinite(d).any() else float("nan")
         return v if v > 1e-6 else float("nan")
 
@@ -278,6 +282,20 @@ def arm_trunk_angle(f: Frames) -> np.ndarray:
         return np.nanmean(np.stack(vals, axis=1), axis=1)
 
 
+def upper_arm_angle(f: Frames) -> np.ndarray:
+    """Upper arm (shoulder -> elbow) from the trunk's downward axis, degrees, the larger of the visible sides.
+    When the hips are hidden in most of the frames given (a curl filmed close up), from straight down instead,
+    in every frame: an upright trunk is near vertical, and one reference throughout keeps the swing over a rep
+    (its range) free of jumps where the hips come and go."""
+    trunk = _sides(f, "shoulder", "max")
+    if np.isfinite(trunk).mean() >= 0.5 or not len(f):
+        return trunk
+    down = np.array([0.0, 1.0, 0.0])  # world y points down
+    vals = [angle_between(f.p(f"{s}_elbow") - f.p(f"{s}_shoulder"), down) for s in ("left", "right")]
+    with _quiet():
+        return np.nanmax(np.stack(vals, axis=1), axis=1)
+
+
 def arm_drop(f: Frames) -> np.ndarray:
     """How far the shoulders have come down towards the hands, as a share of the arm's length (upper arm plus
     forearm): about 0 with straight arms under the shoulders, 0.6-0.8 at the bottom of a full push-up or dip."""
@@ -365,6 +383,7 @@ _register("chest_up", "ratio", chest_up.__doc__, chest_up)
 _register("arm_drop", "ratio", arm_drop.__doc__, arm_drop)
 _register("shoulder_to_ear", "torso", shoulder_to_ear.__doc__, shoulder_to_ear)
 _register("arm_trunk_angle", "deg", arm_trunk_angle.__doc__.split(":")[0], arm_trunk_angle)
+_register("upper_arm_angle", "deg", upper_arm_angle.__doc__.split(".")[0], upper_arm_angle)
 
 
 def known_measure(name: str) -> bool:

@@ -230,7 +230,7 @@ def pushup_set(n_reps: int = 4, fps: float = 30.0, period_s: float = 2.0, view: 
 def arm_set(kind: str, n_reps: int = 4, fps: float = 30.0, period_s: float = 2.4, view: str = "side",
             swing_deg: float = 0.0, top_deg: float | None = None, elbow_deg: float | None = None,
             lift_m: float = 0.08, lean_deg: float = 0.0, seed: int = 0,
-            rest_s: float = 1.0) -> tuple[PoseSequence, list[float]]:
+            rest_s: float = 1.0, **render_kw) -> tuple[PoseSequence, list[float]]:
     """Sets of ``kind`` "curl" (elbow to ``top_deg``, default 140; the upper arm swinging ``swing_deg``
     forward at the top), "raise" (straight arms, ``elbow_deg`` default 5, up to ``top_deg``, default 90) or
     "shrug" (shoulders up ``lift_m``, elbows bent ``elbow_deg``, default 5), ``lean_deg`` back at the top."""
@@ -246,7 +246,7 @@ def arm_set(kind: str, n_reps: int = 4, fps: float = 30.0, period_s: float = 2.4
             poses.append(arm_pose(0.0, 5.0 if elbow_deg is None else elbow_deg, view, lean_deg * d, lift_m * d))
         else:
             raise ValueError(kind)
-    return render(poses, fps, view, seed=seed), turns
+    return render(poses, fps, view, seed=seed, **render_kw), turns
 
 
 def walking(seconds: float = 6.0, fps: float = 30.0, speed_m_s: float = 0.8, seed: int = 0) -> PoseSequence:

@@ -88,6 +88,23 @@ def test_arm_exercise_faults_named_and_clean_reps_clean(exercise, kind, fault, k
     assert coach.rep_count == 4 and not any(r.faults for r in coach.reports)
 
 
+def test_curls_filmed_close_up_without_hips():
+    """A webcam on a desk sees head, shoulders and arms but not the hips: the curls are still counted and
+    recognised, and a swinging upper arm is still named (measured from straight down instead of the trunk)."""
+    from coach.types import LM
+
+    vis = np.full(len(LM), 0.95)
+    for name, i in LM.items():
+        if any(k in name for k in ("hip", "knee", "ankle", "heel", "foot")):
+            vis[i] = 0.05
+    for swing, faults in ((0.0, []), (35.0, ["elbow_drift"])):
+        seq, _ = arm_set("curl", 4, swing_deg=swing, visibility=vis)
+        for mode in ("bicep-curl", "auto"):
+            coach, _ = run(seq, mode)
+            assert coach.exercise.id == "bicep-curl" and coach.rep_count == 4
+            assert all([f.code for f in r.faults] == faults for r in coach.reports)
+
+
 def test_partial_rep_reported_as_partial_not_counted():
     # the third squat only goes a third of the way down; the set ends mid-descent
     seq, _ = squat_set(4, depth_deg=125, depths=[1, 1, 0.35, 1])

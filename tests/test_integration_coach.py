@@ -74,8 +74,9 @@ def test_landmark_tables_scored(data_dir):
     assert res["plank"]["specificity"] > 0.5
     for ex in ("bicep-curl", "front-raise", "shoulder-shrug"):
         s = res["pose_trainer"][ex]
-        assert s["n"] >= 16 and s["reps_found"] > 0
+        assert s["n"] >= 16 and s["reps_found"] >= 0.9 * s["n"]  # a rep in nearly every file
         assert s["specificity"] >= 0.8  # good form is not called bad
+        assert s["sensitivity"] >= 0.75  # and bad form is named (measured 0.80-0.88)
 
 
 def test_train_then_coach_uses_the_model(data_dir, tmp_path, monkeypatch):
