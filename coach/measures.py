@@ -383,7 +383,9 @@ _register("chest_up", "ratio", chest_up.__doc__, chest_up)
 _register("arm_drop", "ratio", arm_drop.__doc__, arm_drop)
 _register("shoulder_to_ear", "torso", shoulder_to_ear.__doc__, shoulder_to_ear)
 _register("arm_trunk_angle", "deg", arm_trunk_angle.__doc__.split(":")[0], arm_trunk_angle)
-_register("upper_arm_angle", "deg", upper_arm_angle.__doc__.split(".")[0], upper_arm_angle)
+_register("upper_arm_angle", "deg", "Upper arm (shoulder -> elbow) from the trunk's downward axis, degrees, the larger of "
+          "the visible sides; from straight down when the hips are hidden (its range over a rep: how far the upper "
+          "arm swung)", upper_arm_angle)
 
 
 def known_measure(name: str) -> bool:
