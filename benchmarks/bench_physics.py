@@ -1,6 +1,7 @@
 """Benchmark of the learned physics simulator on the PushFit push-up clips.
 
-* trains on a seeded split of the *correct* clips (whole clips: a clip is never on both sides), one core;
+* trains on a seeded split of the *correct* clips by scene (clips filmed in one place, often one person's takes,
+  are never on both sides: coach/scenes.py), one core;
 * one-step error on the held-out correct clips against the constant-position and constant-velocity baselines;
 * AUC of clip-level residual scores separating the held-out correct clips from the wrong-form clips (none of
   which is ever trained on), for the model and, for context, for the baselines;
@@ -90,10 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     correct = [(c, s) for c, s in data if c.form == "correct"]
     wrong = [(c, s) for c, s in data if c.form == "wrong"]
     rng = np.random.default_rng(args.seed)
-    order = rng.permutation(len(correct))
-    n_train = int(round(args.train_fraction * len(correct)))
-    train = [correct[i][1] for i in order[:n_train]]
-    test = [correct[i][1] for i in order[n_train:]]
+    scenes = sorted({c.source for c, _ in correct})
+    rng.shuffle(scenes)
+    chosen, n = set(), 0
+    for g in scenes:  # whole scenes into training until it holds the fraction asked for
+        if n >= args.train_fraction * len(correct):
+            break
+        chosen.add(g)
+        n += sum(1 for c, _ in correct if c.source == g)
+    train = [s for c, s in correct if c.source in chosen]
+    test = [s for c, s in correct if c.source not in chosen]
     wrong_seqs = [s for _, s in wrong]
     log.info("PushFit: %d correct clips (%d train, %d held out), %d wrong clips; landmarks loaded in %.1f s",
              len(correct), len(train), len(test), len(wrong), time.perf_counter() - t0)
