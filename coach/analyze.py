@@ -371,7 +371,7 @@ def _whole_view(seq: PoseSequence) -> str | None:
     from coach.diagnosis import camera_view
     from coach.measures import Frames
 
-    return camera_view(Frames.of(seq)) if seq.present.any() else None
+    return (camera_view(Frames.of(seq)) or None) if seq.present.any() else None
 
 
 def _model_info(coach: Coach) -> dict | None:

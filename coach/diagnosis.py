@@ -169,9 +169,11 @@ def aggregate(values: np.ndarray, t_s: np.ndarray, at: str, turn_s: float | None
 
 def camera_view(frames: Frames) -> str:
     """"front", "back", "side" or "oblique": the body's left-right axis against the camera, from the shoulders
-    and hips in world coordinates (depth z against width x), over the frames given."""
+    and hips in world coordinates (depth z against width x), over the frames given. "" for 2-D data (OpenPose
+    keypoints, no depth): the view cannot be told, and every rule applies."""
     w = frames.raw
-    vis = frames.visibility
+    if not (np.abs(np.nan_to_num(w[..., 2])) > 1e-9).any():
+        return ""
     angles, facing = [], []
     for a, b in (("left_shoulder", "right_shoulder"), ("left_hip", "right_hip")):
         from coach.types import LM
@@ -194,7 +196,8 @@ def camera_view(frames: Frames) -> str:
 
 
 def view_matches(rule_views: tuple[str, ...], view: str) -> bool:
-    return not rule_views or view in rule_views
+    """Whether a rule limited to ``rule_views`` applies in this view (always, when the view is unknown)."""
+    return not rule_views or not view or view in rule_views
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -105,6 +105,22 @@ def test_curls_filmed_close_up_without_hips():
             assert all([f.code for f in r.faults] == faults for r in coach.reports)
 
 
+def test_depth_bound_curl_faults_only_where_the_camera_sees_them():
+    """From the front, an upper arm swinging forward moves along the camera's depth axis, which monocular pose
+    estimates poorly: the coach does not judge it there. 2-D keypoints (no depth, view unknown) are judged on
+    every rule."""
+    import dataclasses
+
+    seq, _ = arm_set("curl", 4, swing_deg=35, view="front")
+    coach, _ = run(seq, "bicep-curl")
+    assert coach.rep_count == 4 and coach.view == "front" and not any(r.faults for r in coach.reports)
+    side, _ = arm_set("curl", 4, swing_deg=35)
+    flat = dataclasses.replace(side, world_xyz=side.world_xyz * np.array([1.0, 1.0, 0.0]))
+    coach, _ = run(flat, "bicep-curl")
+    assert coach.rep_count == 4 and coach.view == ""
+    assert all([f.code for f in r.faults] == ["elbow_drift"] for r in coach.reports)
+
+
 def test_partial_rep_reported_as_partial_not_counted():
     # the third squat only goes a third of the way down; the set ends mid-descent
     seq, _ = squat_set(4, depth_deg=125, depths=[1, 1, 0.35, 1])
