@@ -229,11 +229,14 @@ def fit_forest(X: np.ndarray, y: list[str], seed: int = 0, groups: list[str] | N
 
 
 def split_halves(recs: list[Recording], seed: int = 0) -> tuple[list[Recording], list[Recording]]:
-    groups = sorted({r.group for r in recs})
+    """Two halves of whole groups; when every recording shares one group (all filmed in one room, as a person
+    training at home records them), halves of whole recordings: nothing else can be held out."""
+    key = (lambda r: r.group) if len({r.group for r in recs}) >= 2 else (lambda r: str(r.path))
+    groups = sorted({key(r) for r in recs})
     rng = np.random.default_rng(seed)
     rng.shuffle(groups)
     first = set(groups[: (len(groups) + 1) // 2])
-    return [r for r in recs if r.group in first], [r for r in recs if r.group not in first]
+    return [r for r in recs if key(r) in first], [r for r in recs if key(r) not in first]
 
 
 def build_model(ex: Exercise, recs: list[Recording], seed: int = 0, steps: int | None = None,
@@ -249,7 +252,7 @@ def build_model(ex: Exercise, recs: list[Recording], seed: int = 0, steps: int |
     t0 = time.perf_counter()
     clf, classes, threshold, strict = None, ("correct",), 0.98, 0.98
     names = feature_names(ex)
-    if faulty and len({r.group for r in correct}) >= 2:
+    if faulty and len(correct) >= 2:
         half_a, half_b = split_halves(correct, seed)
         sim_a = fit_simulator(rep_motions(half_a, _skeleton()), seed, steps, progress, 0.0, 0.45)
         probe = ExerciseModel(ex.id, sim_a, feature_names=names)

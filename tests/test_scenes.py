@@ -40,3 +40,17 @@ def test_clips_filmed_in_one_place_share_a_group(tmp_path):
     assert groups[paths[0]] == groups[paths[2]] == groups[paths[4]] == "scene:k1"
     assert groups[paths[1]] == groups[paths[3]] == "scene:g1"
     assert groups[broken] == "notes"  # unreadable: a group of its own, not an error
+
+
+def test_training_halves_keep_scenes_whole_and_cope_with_one_room():
+    from pathlib import Path
+
+    from coach.train import Recording, split_halves
+
+    recs = [Recording(Path(f"/v/{room}{i}.mp4"), "correct", f"scene:{room}") for room in "abcd" for i in range(3)]
+    a, b = split_halves(recs, seed=0)
+    assert a and b and not {r.group for r in a} & {r.group for r in b}
+    # a person at home films every take in one room: halves of whole recordings instead of nothing
+    home = [Recording(Path(f"/v/take{i}.mp4"), "correct", "scene:take0") for i in range(5)]
+    a, b = split_halves(home, seed=0)
+    assert len(a) + len(b) == 5 and a and b and not {r.path for r in a} & {r.path for r in b}
