@@ -39,6 +39,16 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "feet": ("left_heel", "right_heel", "left_foot_index", "right_foot_index"),
 }
 
+# A torso (mid-shoulder to mid-hip) is about two upper arms long in MediaPipe's world landmarks (median 2.2 over
+# the catalogue clips, 1.8-2.5 between people and views): the body's scale when the hips are out of the picture.
+TORSO_PER_UPPER_ARM = 2.0
+
+
+def _upper_arms(points: np.ndarray) -> np.ndarray:
+    """(T, 2) shoulder-to-elbow lengths, left and right, of (T, 33, D) points (NaN where either end is hidden)."""
+    return np.stack([np.linalg.norm(points[:, LM[f"{s}_shoulder"]] - points[:, LM[f"{s}_elbow"]], axis=-1)
+                     for s in ("left", "right")], axis=1)
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -92,8 +102,7 @@ class Frames:
         with _quiet():
             torso = np.linalg.norm(self.img_mid("shoulders") - self.img_mid("hips"), axis=-1)
             width = np.linalg.norm(self.img[:, LM["left_shoulder"]] - self.img[:, LM["right_shoulder"]], axis=-1)
-            arm = np.nanmax(np.stack([np.linalg.norm(self.img[:, LM[f"{s}_shoulder"]] - self.img[:, LM[f"{s}_elbow"]],
-                                                     axis=-1) for s in ("left", "right")], axis=1), axis=1)
+            arm = np.nanmax(_upper_arms(self.img), axis=1)
             d = np.where(np.isfinite(torso), np.fmax(torso, 1.2 * width),
                          np.fmax(1.2 * width, TORSO_PER_UPPER_ARM * arm))
             v = float(np.nanmedian(d)) if np.isfinite(d).any() else float("nan")
@@ -158,19 +167,13 @@ def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.linalg.norm(a - b, axis=-1)
 
 
-# A torso (mid-shoulder to mid-hip) is about two upper arms long in MediaPipe's world landmarks (median 2.2 over
-# the catalogue clips, 1.8-2.5 between people and views): the body's scale when the hips are out of the picture.
-TORSO_PER_UPPER_ARM = 2.0
-
-
 def _torso(f: Frames) -> np.ndarray:
     """Torso length per frame; where the hips are not seen (a curl filmed close up), two upper-arm lengths."""
     t = _dist(f.mid("shoulders"), f.mid("hips"))
     missing = ~np.isfinite(t)
     if missing.any():
         with _quiet():
-            arm = np.nanmean(np.stack([_dist(f.p(f"{s}_shoulder"), f.p(f"{s}_elbow")) for s in ("left", "right")],
-                                      axis=1), axis=1)
+            arm = np.nanmean(_upper_arms(f.w), axis=1)
         t = np.where(missing, TORSO_PER_UPPER_ARM * arm, t)
     return t
 
