@@ -355,7 +355,8 @@ def _rules_figure(result, ex):
         for r in rs:
             ax.axhline(r.threshold, color=FAULT_FILL, ls="--", lw=1)
             side = "above" if r.above is not None else "below"
-            ax.text(seq.t_s[0], r.threshold, f" {r.name} if {side} ({r.at})", color=FAULT_FILL, fontsize=7,
+            also = f" and {r.confirm.describe()}" if r.confirm else ""
+            ax.text(seq.t_s[0], r.threshold, f" {r.name} if {side} ({r.at}){also}", color=FAULT_FILL, fontsize=7,
                     va="bottom")
         _rep_spans(ax, reps, label=ax is axes[0])
         ax.grid(alpha=0.25)

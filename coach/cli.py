@@ -76,7 +76,8 @@ def _cmd_exercises(args) -> int:
         for f in ex.faults:
             op = f"> {f.above:g}" if f.above is not None else f"< {f.below:g}"
             views = f" [{', '.join(f.views)}]" if f.views else ""
-            print(f"  fault {f.code}: {f.measure} at {f.at} {op}{views} -> \"{f.cue}\"")
+            also = f" and {f.confirm.describe()}" if f.confirm else ""
+            print(f"  fault {f.code}: {f.measure} at {f.at} {op}{also}{views} -> \"{f.cue}\"")
         folder = store.folder(ex)
         print(f"  model: {folder if folder else 'none (the measurements alone decide)'}")
         print(f"  file: {ex.source}")

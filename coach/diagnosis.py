@@ -137,8 +137,9 @@ def _num(v, nd: int = 4):
 # aggregation over a rep
 def aggregate(values: np.ndarray, t_s: np.ndarray, at: str, turn_s: float | None = None) -> float:
     """A measure over a rep's frames reduced to one number: at the turning point (median over +-0.1 s), its
-    mean (median, robust to a stray frame), min/max (5th/95th percentile), range (95th - 5th), start or end
-    (median of the first/last 0.15 s). NaN when the measure was never visible."""
+    mean (median, robust to a stray frame), min/max (5th/95th percentile), range (95th - 5th), range_frac (the
+    range over the larger of the two percentiles' magnitudes: a push-up's shoulders that drop from 1.0 to 0.4
+    torso lengths above the hands give 0.6), start or end (median of the first/last 0.15 s). NaN when the measure was never visible."""
     v = np.asarray(values, np.float64)
     ok = np.isfinite(v)
     if not ok.any():
@@ -160,6 +161,10 @@ def aggregate(values: np.ndarray, t_s: np.ndarray, at: str, turn_s: float | None
         return float(np.percentile(vv, 95))
     if at == "range":
         return float(np.percentile(vv, 95) - np.percentile(vv, 5))
+    if at == "range_frac":  # the range as a fraction of the larger magnitude: how far of the way down it went
+        lo, hi = np.percentile(vv, 5), np.percentile(vv, 95)
+        big = max(abs(lo), abs(hi))
+        return float((hi - lo) / big) if big > 1e-9 else float("nan")
     if at in ("start", "end"):
         tt = t[ok]
         sel = tt <= tt[0] + 0.15 if at == "start" else tt >= tt[-1] - 0.15
@@ -204,7 +209,7 @@ def view_matches(rule_views: tuple[str, ...], view: str) -> bool:
 def rep_values(ex: Exercise, frames: Frames, t_s: np.ndarray, rep: Rep) -> dict[str, float]:
     """Values of every measure the exercise's fault rules and checks aggregate over this rep."""
     out = {}
-    need = [(f.measure, f.at) for f in ex.faults] + [(c.measure, c.at) for c in ex.checks]
+    need = [k.split("@") for f in ex.faults for k in f.keys] + [(c.measure, c.at) for c in ex.checks]
     series = {}
     for measure, at in need:
         if measure not in series:
@@ -249,8 +254,8 @@ def measure_faults(ex: Exercise, values: dict[str, float], frames: Frames, view:
     for rule in ex.faults:
         if not view_matches(rule.views, view):
             continue
-        v = values.get(f"{rule.measure}@{rule.at}", float("nan"))
-        if np.isfinite(v) and rule.is_fault(v):
+        if rule.fires(values):
+            v = values[f"{rule.measure}@{rule.at}"]
             out.append(Fault(rule.code, rule.name, rule.severity, rule.cue, _format_evidence(rule, v, frames),
                              "measure", v, rule.threshold, None, rule.cue_repeat, measure_joints(rule.measure)))
     return out

@@ -209,8 +209,8 @@ def evaluate_plank(root: Path) -> dict:
     f = Frames.of(seq)
     flagged = np.zeros(len(seq), bool)
     for rule in get_exercise("plank").faults:
-        v = compute(rule.measure, f)
-        flagged |= np.array([bool(np.isfinite(x) and rule.is_fault(x)) for x in v])
+        series = {k: compute(k.split("@")[0], f) for k in rule.keys}  # per frame: every `at` is the frame itself
+        flagged |= np.array([rule.fires({k: v[i] for k, v in series.items()}) for i in range(len(seq))])
     return {"frames": len(seq), "specificity": float(1 - flagged.mean())}
 
 

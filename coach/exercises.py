@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 VIEWS = ("side", "front", "back", "oblique")
-AGGREGATES = ("turn", "min", "max", "mean", "range", "start", "end")
+AGGREGATES = ("turn", "min", "max", "mean", "range", "range_frac", "start", "end")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 
@@ -84,6 +84,30 @@ class VelocitySpec:
 
 
 @dataclass(frozen=True)
+class Confirm:
+    """A second, independent measure that must agree before a fault is named: a joint the pose model misplaces
+    (an elbow hidden behind the body) cannot give a cue on its own. Unknown (not visible) does not confirm."""
+
+    measure: str
+    at: str
+    above: float | None = None
+    below: float | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.measure}@{self.at}"
+
+    def holds(self, value: float) -> bool:
+        if not np.isfinite(value):
+            return False
+        return (self.above is not None and value > self.above) or (self.below is not None and value < self.below)
+
+    def describe(self) -> str:
+        op = f"> {self.above:g}" if self.above is not None else f"< {self.below:g}"
+        return f"{self.measure} at {self.at} {op}"
+
+
+@dataclass(frozen=True)
 class FaultRule:
     """A named fault: a measure aggregated over a rep (or over a hold) compared with a threshold."""
 
@@ -99,9 +123,24 @@ class FaultRule:
     cue_repeat: str = ""
     views: tuple[str, ...] = ()  # empty = any view
     min_visibility: float = 0.5
+    confirm: Confirm | None = None  # a second measure that must agree (see :class:`Confirm`)
 
     def is_fault(self, value: float) -> bool:
         return (self.above is not None and value > self.above) or (self.below is not None and value < self.below)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The ``measure@at`` values this rule reads: its own, and its confirming measure's."""
+        own = f"{self.measure}@{self.at}"
+        return (own, self.confirm.key) if self.confirm else (own,)
+
+    def fires(self, values: dict) -> bool:
+        """A fault on these rep values: the measure past its threshold and, if the rule has one, the confirming
+        measure agreeing."""
+        v = values.get(f"{self.measure}@{self.at}", float("nan"))
+        if not (np.isfinite(v) and self.is_fault(v)):
+            return False
+        return self.confirm is None or self.confirm.holds(values.get(self.confirm.key, float("nan")))
 
     @property
     def threshold(self) -> float:
@@ -137,6 +176,28 @@ class Exercise:
             if f.code == code:
                 return f
         raise KeyError(code)
+
+
+def _confirm(f: dict, kind: str, where: str) -> Confirm | None:
+    if "confirm" not in f:
+        return None
+    c = f["confirm"]
+    w = f"{where} confirm"
+    if not isinstance(c, dict):
+        raise ExerciseError(f"{w}: write it as a table, e.g. confirm = {{ measure = \"...\", at = \"range\", "
+                            f"below = 0.4 }}")
+    from coach.measures import known_measure
+
+    measure = _get(c, "measure", str, w)
+    if not known_measure(measure):
+        raise ExerciseError(f"{w}: unknown measure {measure!r} (see `coach measures` for the list)")
+    at = _get(c, "at", str, w, "turn")
+    if at not in AGGREGATES or (kind == "hold" and at == "turn"):
+        raise ExerciseError(f"{w}: `at` must be one of {list(AGGREGATES)} (not \"turn\" for a hold)")
+    above, below = _get(c, "above", float, w, None), _get(c, "below", float, w, None)
+    if (above is None) == (below is None):
+        raise ExerciseError(f"{w}: give exactly one of `above` or `below`")
+    return Confirm(measure, at, above, below)
 
 
 def _get(d: dict, key: str, typ, where: str, default=...):
@@ -242,7 +303,7 @@ def parse_exercise(data: dict, source: str = "") -> Exercise:
         faults.append(FaultRule(code, _get(f, "name", str, w, code.replace("_", " ")), measure, at,
                                 _get(f, "cue", str, w), above, below, severity, _get(f, "evidence", str, w, ""),
                                 _get(f, "cue_repeat", str, w, ""), fviews,
-                                _get(f, "min_visibility", float, w, 0.5)))
+                                _get(f, "min_visibility", float, w, 0.5), _confirm(f, kind, w)))
     checks = []
     for i, c in enumerate(data.get("checks") or []):
         w = f"{where} [[checks]] #{i + 1}"

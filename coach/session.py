@@ -440,10 +440,9 @@ class _HoldTracker:
             return None
         view = camera_view(frames)
         values = {}
-        for rule in self.ex.faults:
-            key = f"{rule.measure}@{rule.at}"
-            if key not in values:
-                values[key] = aggregate(compute(rule.measure, frames), t, rule.at)
+        for key in {k for rule in self.ex.faults for k in rule.keys}:
+            measure, at = key.split("@")
+            values[key] = aggregate(compute(measure, frames), t, at)
         faults = explain(measure_faults(self.ex, values, frames, view))
         self._current = faults
         self.in_position_s += dt

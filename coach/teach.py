@@ -145,6 +145,10 @@ def _toml(ex: Exercise, posture: dict) -> str:
             lines.append(f"cue_repeat = {q(f.cue_repeat)}")
         if f.views:
             lines.append("views = [" + ", ".join(q(v) for v in f.views) + "]")
+        if f.confirm:
+            c = f.confirm
+            op = f"above = {c.above}" if c.above is not None else f"below = {c.below}"
+            lines.append(f"confirm = {{ measure = {q(c.measure)}, at = {q(c.at)}, {op} }}")
         lines.append("")
     for c in ex.checks:
         if c in DEFAULT_CHECKS:

@@ -66,6 +66,41 @@ def test_sagging_hips_in_push_ups_cm_evidence():
     assert coach.rep_count == 4 and not any(r.faults for r in coach.reports)
 
 
+def _elbows_on_the_arm_line(seq):
+    """The pose model's failure on a push-up seen from the side: elbows placed on the straight shoulder-wrist
+    line (hidden behind the body), so the arms read straight at every depth."""
+    import dataclasses
+
+    from coach.types import LM
+
+    world, img = seq.world_xyz.copy(), seq.image_xy.copy()
+    for side in ("left", "right"):
+        s, e, w = (LM[f"{side}_{j}"] for j in ("shoulder", "elbow", "wrist"))
+        world[:, e] = 0.55 * world[:, s] + 0.45 * world[:, w]
+        img[:, e] = 0.55 * img[:, s] + 0.45 * img[:, w]
+    return dataclasses.replace(seq, world_xyz=world, image_xy=img)
+
+
+def test_partial_push_up_needs_the_chest_to_agree_with_the_elbows():
+    """Elbows that read straight at the bottom name a partial push-up only when the chest's drop agrees: full
+    push-ups with misplaced elbows get no "go lower" cue; shallow ones (shoulders lose under 40% of their height
+    above the hands) still do."""
+    full, _ = pushup_set(4)
+    coach, _ = run(_elbows_on_the_arm_line(full), "push-up")
+    assert coach.rep_count == 4
+    assert not any(r.faults for r in coach.reports), [r.faults for r in coach.reports]
+    assert all(r.measures["elbow_flexion@turn"] < 50 for r in coach.reports)  # the elbow alone would cue
+    assert all(r.measures["shoulder_above_wrist@range_frac"] > 0.6 for r in coach.reports)
+    shallow, _ = pushup_set(4, depths=[0.5] * 4)
+    coach, _ = run(_elbows_on_the_arm_line(shallow), "push-up")
+    assert coach.rep_count == 4
+    for r in coach.reports:
+        assert [f.code for f in r.faults] == ["partial_range"]
+        assert "elbows bent only" in r.faults[0].evidence
+    coach, _ = run(shallow, "push-up")  # the same depth with the elbows where they are: bent past 90 degrees
+    assert coach.rep_count == 4 and not any(r.faults for r in coach.reports)
+
+
 @pytest.mark.parametrize("exercise,kind,fault,kw,evidence", [
     ("bicep-curl", "curl", "elbow_drift", {"swing_deg": 35}, "upper arms swung through"),
     ("bicep-curl", "curl", "partial_range", {"top_deg": 80}, "elbow bent only 8"),

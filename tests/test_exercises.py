@@ -38,6 +38,15 @@ def test_bundled_catalogue():
     ('id = "x"\n[signal]\nmeasure = "knee_flexion"\nturning_point = "max"\nfull_range = 10\n'
      '[[faults]]\ncode = "c"\nmeasure = "knee_flexion"\ncue = "x"\nabove = 1\nbelow = 0\n', "exactly one of"),
     ('id = "x"\nviews = ["top"]\n[signal]\nmeasure = "knee_flexion"\nturning_point = "max"\nfull_range = 10\n', "unknown views"),
+    ('id = "x"\n[signal]\nmeasure = "knee_flexion"\nturning_point = "max"\nfull_range = 10\n'
+     '[[faults]]\ncode = "c"\nmeasure = "knee_flexion"\ncue = "x"\nabove = 1\n'
+     'confirm = { measure = "hip_wobble", below = 1 }\n', "confirm: unknown measure 'hip_wobble'"),
+    ('id = "x"\n[signal]\nmeasure = "knee_flexion"\nturning_point = "max"\nfull_range = 10\n'
+     '[[faults]]\ncode = "c"\nmeasure = "knee_flexion"\ncue = "x"\nabove = 1\n'
+     'confirm = { measure = "hip_flexion", at = "range_frac" }\n', "confirm: give exactly one of"),
+    ('id = "x"\n[signal]\nmeasure = "knee_flexion"\nturning_point = "max"\nfull_range = 10\n'
+     '[[faults]]\ncode = "c"\nmeasure = "knee_flexion"\ncue = "x"\nabove = 1\nconfirm = "hip_flexion"\n',
+     "confirm: write it as a table"),
 ])
 def test_broken_exercise_files_say_what_to_fix(tmp_path, text, message):
     p = tmp_path / "x.toml"
@@ -45,6 +54,23 @@ def test_broken_exercise_files_say_what_to_fix(tmp_path, text, message):
     with pytest.raises(ExerciseError, match=re.escape(message)) as e:
         load_exercise_file(p)
     assert str(p) in str(e.value)
+
+
+def test_taught_exercise_files_keep_every_rule():
+    """An exercise taught on top of a bundled one is written out as TOML and read back: the fault rules,
+    confirming measures included, survive the round trip."""
+    import tomllib
+
+    from coach.exercises import parse_exercise
+    from coach.teach import _toml
+
+    cat = load_catalogue([assets_dir() / "exercises"])
+    assert any(f.confirm for f in cat["push-up"].faults)
+    for ex in cat.values():
+        if ex.kind != "reps":
+            continue
+        back = parse_exercise(tomllib.loads(_toml(ex, {})), "round trip")
+        assert back.faults == ex.faults, ex.id
 
 
 def test_unknown_exercise_lists_the_ids():
