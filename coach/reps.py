@@ -14,6 +14,11 @@ peak. A rep is a rise from a rest level into a peak and a return. Amplitudes are
 * anything else that moved enough is a *partial* rep: a rep cut short, or one whose other half lies outside
   the recording or out of sight. Partials are reported, never silently counted or dropped.
 
+Before any of that, a sample that jumps more than a full rep's range away from its neighbours (the median of
+up to two valid samples on each side within 0.3 s) is dropped as a pose glitch: a landmark that flickers for a
+frame or two (a fade-in, an arm passing in front of the body) would otherwise open or break a rep. Judging a
+sample needs the two after it, so the live counter runs two samples (about 70 ms at 30 fps) behind the camera.
+
 Peak-prominence terms: the larger half is the peak's prominence above the rest level on its better side; the
 minimum rep and turn durations play the role of ``find_peaks``' ``distance``.
 """
@@ -36,6 +41,8 @@ HALF = 0.5  # the smaller half of a full rep is at least this fraction of the la
 RECENT = 5  # full reps that make the typical amplitude
 MAX_GAP_S = 0.6  # a longer gap in the signal (out of sight) ends any movement in progress
 SETTLE_S = 0.2  # the return must stop this long before a rep ends (or the next one start)
+SPIKE_S = 0.3  # neighbours within this time judge whether a sample is a glitch
+SPIKE_N = 2  # valid neighbours looked at on each side
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,9 @@ class RepCounter:
         self.reps: list[Rep] = []
         self._buf: deque[tuple[int, float, float]] = deque()  # (i, t, x) of the current movement and before
         self._i = -1
+        self._pending: deque[tuple[float, float]] = deque()  # (t, value) not yet judged for glitches
+        self._recent: deque[tuple[float, float]] = deque(maxlen=SPIKE_N)  # the last valid samples let through
+        self.glitches = 0  # samples dropped as pose glitches
         self._reset(start_of_stream=True)
 
     # -- state -------------------------------------------------------------------------------------------
@@ -115,6 +125,33 @@ class RepCounter:
 
     # -- streaming -------------------------------------------------------------------------------------------
     def update(self, t_s: float, value: float) -> list[Rep]:
+        self._pending.append((float(t_s), float(value)))
+        out: list[Rep] = []
+        while self._pending and self._judged(t_s):
+            out += self._take(*self._pending.popleft())
+        return out
+
+    def _judged(self, now: float) -> bool:
+        """Whether the oldest pending sample can be judged: it is missing, or enough valid samples (or time)
+        came after it."""
+        t0, v0 = self._pending[0]
+        if not np.isfinite(v0):
+            return True
+        after = sum(1 for t, v in list(self._pending)[1:] if np.isfinite(v) and t - t0 <= SPIKE_S)
+        return after >= SPIKE_N or now - t0 > SPIKE_S
+
+    def _take(self, t_s: float, value: float) -> list[Rep]:
+        if np.isfinite(value):
+            around = [v for t, v in self._recent if t_s - t <= SPIKE_S]
+            around += [v for t, v in self._pending if np.isfinite(v) and t - t_s <= SPIKE_S][:SPIKE_N]
+            if len(around) >= SPIKE_N and abs(value - float(np.median(around + [value]))) > self.full:
+                self.glitches += 1
+                value = float("nan")
+            else:
+                self._recent.append((t_s, value))
+        return self._update_one(t_s, value)
+
+    def _update_one(self, t_s: float, value: float) -> list[Rep]:
         self._i += 1
         i = self._i
         out: list[Rep] = []
@@ -273,7 +310,10 @@ class RepCounter:
     def flush(self) -> list[Rep]:
         """End of the recording: report the movement in progress (a full rep whose return is mostly in, or a
         partial)."""
-        out = self._finish_movement(reason="ended mid-rep")
+        out = []
+        while self._pending:
+            out += self._take(*self._pending.popleft())
+        out += self._finish_movement(reason="ended mid-rep")
         self._reset()
         return out
 

@@ -236,6 +236,30 @@ def test_streaming_counter_matches_offline_replay():
         assert 0 <= seen - r.rep.end_s < 0.5
 
 
+@pytest.mark.parametrize("fps", [10.0, 30.0])
+def test_pose_glitches_do_not_open_or_break_reps(fps):
+    """A landmark that flickers for a frame (a fade-in, an arm passing in front) throws the signal a whole rep's
+    range away: such samples are dropped, the reps are counted as if they were not there. Quick reps filmed at a
+    low frame rate (big true steps between samples) are not taken for glitches."""
+    ex = get_exercise("squat")
+    period = 1.0 if fps < 20 else 2.2
+    seq, turns = squat_set(4, depth_deg=125, fps=fps, period_s=period)
+    from coach.measures import Frames, compute
+
+    signal = compute(ex.signal.measure, Frames.of(seq))
+    clean = count_reps(seq.t_s, signal, ex.signal)
+    assert [r.partial for r in clean] == [False] * 4
+    glitchy = signal.copy()
+    k = max(1, int(round(0.3 * fps)))
+    for t_glitch, jump in ((0.4, 140.0), (turns[1] - 0.35 * period, -120.0), (turns[2] + 0.3 * period, 150.0)):
+        i = int(round(t_glitch * fps))
+        glitchy[i] += jump  # one frame
+    glitchy[k + 1] = np.nan  # and a dropout next to the first one
+    reps = count_reps(seq.t_s, glitchy, ex.signal)
+    assert [r.partial for r in reps] == [False] * 4, [(r.partial, r.reason) for r in reps]
+    np.testing.assert_allclose([r.turn_s for r in reps], turns, atol=0.15 if fps > 20 else 0.25)
+
+
 def test_rep_metrics_for_history():
     seq, _ = squat_set(3, depth_deg=125, period_s=2.0)
     coach, _ = run(seq, "squat")
