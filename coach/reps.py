@@ -135,19 +135,26 @@ class RepCounter:
         """Whether the oldest pending sample can be judged: it is missing, or enough valid samples (or time)
         came after it."""
         t0, v0 = self._pending[0]
-        if not np.isfinite(v0):
+        if v0 != v0 or now - t0 > SPIKE_S:  # NaN (plain float tests: this runs per sample per counter)
             return True
-        after = sum(1 for t, v in list(self._pending)[1:] if np.isfinite(v) and t - t0 <= SPIKE_S)
-        return after >= SPIKE_N or now - t0 > SPIKE_S
+        after = 0
+        for t, v in self._pending:
+            if t > t0 and v == v and t - t0 <= SPIKE_S:
+                after += 1
+        return after >= SPIKE_N
 
     def _take(self, t_s: float, value: float) -> list[Rep]:
-        if np.isfinite(value):
+        if value == value and abs(value) != float("inf"):
             around = [v for t, v in self._recent if t_s - t <= SPIKE_S]
-            around += [v for t, v in self._pending if np.isfinite(v) and t - t_s <= SPIKE_S][:SPIKE_N]
-            if len(around) >= SPIKE_N and abs(value - float(np.median(around + [value]))) > self.full:
-                self.glitches += 1
-                value = float("nan")
-            else:
+            around += [v for t, v in self._pending if v == v and t - t_s <= SPIKE_S][:SPIKE_N]
+            if len(around) >= SPIKE_N:
+                ordered = sorted(around + [value])
+                mid = len(ordered) // 2
+                median = ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
+                if abs(value - median) > self.full:
+                    self.glitches += 1
+                    value = float("nan")
+            if value == value:
                 self._recent.append((t_s, value))
         return self._update_one(t_s, value)
 
