@@ -139,7 +139,8 @@ def aggregate(values: np.ndarray, t_s: np.ndarray, at: str, turn_s: float | None
     """A measure over a rep's frames reduced to one number: at the turning point (median over +-0.1 s), its
     mean (median, robust to a stray frame), min/max (5th/95th percentile), range (95th - 5th), range_frac (the
     range over the larger of the two percentiles' magnitudes: a push-up's shoulders that drop from 1.0 to 0.4
-    torso lengths above the hands give 0.6), start or end (median of the first/last 0.15 s). NaN when the measure was never visible."""
+    torso lengths above the hands give 0.6), start or end (median of the first/last 0.15 s). NaN when the
+    measure was never visible."""
     v = np.asarray(values, np.float64)
     ok = np.isfinite(v)
     if not ok.any():

@@ -83,6 +83,11 @@ class VelocitySpec:
     relative_to: str
 
 
+def _past(value: float, above: float | None, below: float | None) -> bool:
+    """Whether ``value`` is past a one-sided threshold (``above`` or ``below``; the other is None)."""
+    return (above is not None and value > above) or (below is not None and value < below)
+
+
 @dataclass(frozen=True)
 class Confirm:
     """A second, independent measure that must agree before a fault is named: a joint the pose model misplaces
@@ -98,9 +103,7 @@ class Confirm:
         return f"{self.measure}@{self.at}"
 
     def holds(self, value: float) -> bool:
-        if not np.isfinite(value):
-            return False
-        return (self.above is not None and value > self.above) or (self.below is not None and value < self.below)
+        return bool(np.isfinite(value)) and _past(value, self.above, self.below)
 
     def describe(self) -> str:
         op = f"> {self.above:g}" if self.above is not None else f"< {self.below:g}"
@@ -126,7 +129,7 @@ class FaultRule:
     confirm: Confirm | None = None  # a second measure that must agree (see :class:`Confirm`)
 
     def is_fault(self, value: float) -> bool:
-        return (self.above is not None and value > self.above) or (self.below is not None and value < self.below)
+        return _past(value, self.above, self.below)
 
     @property
     def keys(self) -> tuple[str, ...]:
