@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coach.exercises import Check, Exercise, FaultRule
+from coach.exercises import Check, Exercise, FaultRule, value_key
 from coach.measures import MEASURES, Frames, compute, scale_m, velocity_series
 from coach.reps import Rep
 
@@ -210,17 +210,17 @@ def view_matches(rule_views: tuple[str, ...], view: str) -> bool:
 def rep_values(ex: Exercise, frames: Frames, t_s: np.ndarray, rep: Rep) -> dict[str, float]:
     """Values of every measure the exercise's fault rules and checks aggregate over this rep."""
     out = {}
-    need = [k.split("@") for f in ex.faults for k in f.keys] + [(c.measure, c.at) for c in ex.checks]
+    need = [pair for f in ex.faults for pair in f.reads] + [(c.measure, c.at) for c in ex.checks]
     series = {}
     for measure, at in need:
         if measure not in series:
             series[measure] = compute(measure, frames)
-        out[f"{measure}@{at}"] = aggregate(series[measure], t_s, at, rep.turn_s)
+        out[value_key(measure, at)] = aggregate(series[measure], t_s, at, rep.turn_s)
     return out
 
 
 def failed_checks(ex: Exercise, values: dict[str, float]) -> list[Check]:
-    return [c for c in ex.checks if not c.passes(values.get(f"{c.measure}@{c.at}", float("nan")))]
+    return [c for c in ex.checks if not c.passes(values.get(value_key(c.measure, c.at), float("nan")))]
 
 
 def posture_ok(ex: Exercise, frames: Frames) -> bool:
@@ -256,7 +256,7 @@ def measure_faults(ex: Exercise, values: dict[str, float], frames: Frames, view:
         if not view_matches(rule.views, view):
             continue
         if rule.fires(values):
-            v = values[f"{rule.measure}@{rule.at}"]
+            v = values[rule.key]
             out.append(Fault(rule.code, rule.name, rule.severity, rule.cue, _format_evidence(rule, v, frames),
                              "measure", v, rule.threshold, None, rule.cue_repeat, measure_joints(rule.measure)))
     return out

@@ -196,7 +196,7 @@ def evaluate_pose_trainer(root: Path) -> dict:
 
 def evaluate_plank(root: Path) -> dict:
     """The Exercise-Correction plank frames are all labelled correct: how often does the coach agree?"""
-    from coach.exercises import get_exercise
+    from coach.exercises import get_exercise, value_key
     from coach.formats import read_exercise_correction_csv
     from coach.measures import Frames
 
@@ -209,7 +209,7 @@ def evaluate_plank(root: Path) -> dict:
     f = Frames.of(seq)
     flagged = np.zeros(len(seq), bool)
     for rule in get_exercise("plank").faults:
-        series = {k: compute(k.split("@")[0], f) for k in rule.keys}  # per frame: every `at` is the frame itself
+        series = {value_key(m, a): compute(m, f) for m, a in rule.reads}  # per frame: each `at` is the frame
         flagged |= np.array([rule.fires({k: v[i] for k, v in series.items()}) for i in range(len(seq))])
     return {"frames": len(seq), "specificity": float(1 - flagged.mean())}
 
@@ -275,7 +275,7 @@ def format_report(res: dict) -> str:
     if "pushup_diagnosis" in res:
         d = res["pushup_diagnosis"]
         lines.append(f"Push-up correct vs wrong, {d['clips']} PushFit clips, {d['folds']}-fold grouped CV by scene "
-                     f"({d.get('groups', '?')} scenes; "
+                     f"({d['groups']} scenes; "
                      f"{d['clips_without_reps']} clips with no full rep found, {d['clips_without_reps_correct']} "
                      f"of them correct)")
         lines.append("  verdict from        accuracy  sensitivity  specificity  F1(wrong)   (model: forest at its balanced "

@@ -83,6 +83,11 @@ class VelocitySpec:
     relative_to: str
 
 
+def value_key(measure: str, at: str) -> str:
+    """The name of a measure aggregated over a rep in the rep's values (``RepReport.measures``): "measure@at"."""
+    return f"{measure}@{at}"
+
+
 def _past(value: float, above: float | None, below: float | None) -> bool:
     """Whether ``value`` is past a one-sided threshold (``above`` or ``below``; the other is None)."""
     return (above is not None and value > above) or (below is not None and value < below)
@@ -100,7 +105,7 @@ class Confirm:
 
     @property
     def key(self) -> str:
-        return f"{self.measure}@{self.at}"
+        return value_key(self.measure, self.at)
 
     def holds(self, value: float) -> bool:
         return bool(np.isfinite(value)) and _past(value, self.above, self.below)
@@ -132,15 +137,19 @@ class FaultRule:
         return _past(value, self.above, self.below)
 
     @property
-    def keys(self) -> tuple[str, ...]:
-        """The ``measure@at`` values this rule reads: its own, and its confirming measure's."""
-        own = f"{self.measure}@{self.at}"
-        return (own, self.confirm.key) if self.confirm else (own,)
+    def reads(self) -> tuple[tuple[str, str], ...]:
+        """The (measure, aggregate) pairs this rule reads: its own, and its confirming measure's."""
+        own = (self.measure, self.at)
+        return (own, (self.confirm.measure, self.confirm.at)) if self.confirm else (own,)
+
+    @property
+    def key(self) -> str:
+        return value_key(self.measure, self.at)
 
     def fires(self, values: dict) -> bool:
         """A fault on these rep values: the measure past its threshold and, if the rule has one, the confirming
         measure agreeing."""
-        v = values.get(f"{self.measure}@{self.at}", float("nan"))
+        v = values.get(self.key, float("nan"))
         if not (np.isfinite(v) and self.is_fault(v)):
             return False
         return self.confirm is None or self.confirm.holds(values.get(self.confirm.key, float("nan")))

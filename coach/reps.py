@@ -25,6 +25,7 @@ minimum rep and turn durations play the role of ``find_peaks``' ``distance``.
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from dataclasses import dataclass, replace
 
@@ -135,18 +136,18 @@ class RepCounter:
         """Whether the oldest pending sample can be judged: it is missing, or enough valid samples (or time)
         came after it."""
         t0, v0 = self._pending[0]
-        if v0 != v0 or now - t0 > SPIKE_S:  # NaN (plain float tests: this runs per sample per counter)
+        if not math.isfinite(v0) or now - t0 > SPIKE_S:  # math, not numpy: this runs per sample per counter
             return True
         after = 0
         for t, v in self._pending:
-            if t > t0 and v == v and t - t0 <= SPIKE_S:
+            if t > t0 and math.isfinite(v) and t - t0 <= SPIKE_S:
                 after += 1
         return after >= SPIKE_N
 
     def _take(self, t_s: float, value: float) -> list[Rep]:
-        if value == value and abs(value) != float("inf"):
+        if math.isfinite(value):
             around = [v for t, v in self._recent if t_s - t <= SPIKE_S]
-            around += [v for t, v in self._pending if v == v and t - t_s <= SPIKE_S][:SPIKE_N]
+            around += [v for t, v in self._pending if math.isfinite(v) and t - t_s <= SPIKE_S][:SPIKE_N]
             if len(around) >= SPIKE_N:
                 ordered = sorted(around + [value])
                 mid = len(ordered) // 2
@@ -154,7 +155,7 @@ class RepCounter:
                 if abs(value - median) > self.full:
                     self.glitches += 1
                     value = float("nan")
-            if value == value:
+            if math.isfinite(value):
                 self._recent.append((t_s, value))
         return self._update_one(t_s, value)
 

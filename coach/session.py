@@ -21,7 +21,7 @@ from coach.diagnosis import (Fault, ModelVerdict, RepReport, aggregate, camera_v
                              measure_faults, model_fault, posture_ok, quality_score, rep_metrics, rep_values,
                              view_matches)
 from coach.errors import ExerciseError
-from coach.exercises import Exercise, get_exercise, load_catalogue
+from coach.exercises import Exercise, get_exercise, load_catalogue, value_key
 from coach.measures import GROUPS, Frames, compute
 from coach.reps import Rep, RepCounter
 from coach.types import LM, PoseFrame, PoseResult
@@ -440,9 +440,8 @@ class _HoldTracker:
             return None
         view = camera_view(frames)
         values = {}
-        for key in {k for rule in self.ex.faults for k in rule.keys}:
-            measure, at = key.split("@")
-            values[key] = aggregate(compute(measure, frames), t, at)
+        for measure, at in {pair for rule in self.ex.faults for pair in rule.reads}:
+            values[value_key(measure, at)] = aggregate(compute(measure, frames), t, at)
         faults = explain(measure_faults(self.ex, values, frames, view))
         self._current = faults
         self.in_position_s += dt

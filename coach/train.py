@@ -115,7 +115,7 @@ def rep_motions(recs: list[Recording], skeleton, margin_s: float = REP_MARGIN_S)
 
 def feature_names(ex: Exercise) -> tuple[str, ...]:
     """The rep measures (body frame) and metrics the forest reads beside the error signature."""
-    keys = sorted({f"{f.measure}@{f.at}" for f in ex.faults})
+    keys = sorted({f.key for f in ex.faults})
     return tuple(keys) + ("duration_s", "rom", "eccentric_s", "concentric_s")
 
 
@@ -165,12 +165,12 @@ def fit_simulator(motions: list, seed: int = 0, steps: int | None = None, progre
     return sim.fit(motions, progress=cb)
 
 
-def _forest(seed: int):
+def _forest(seed: int, oob: bool = False):
     from sklearn.ensemble import RandomForestClassifier
 
     # 150 trees: enough for a few hundred reps; a verdict takes ~2 ms at the end of a rep (models.forest_proba)
     return RandomForestClassifier(n_estimators=150, min_samples_leaf=2, class_weight="balanced_subsample",
-                                  oob_score=True, random_state=seed, n_jobs=1)
+                                  oob_score=oob, random_state=seed, n_jobs=1)
 
 
 def held_out_p_fault(X: np.ndarray, y: list[str], groups: list[str] | None, seed: int = 0) -> np.ndarray | None:
@@ -188,7 +188,7 @@ def held_out_p_fault(X: np.ndarray, y: list[str], groups: list[str] | None, seed
     for train, test in GroupKFold(n_splits=min(5, len(set(g)))).split(X, y, g):
         if len(set(y[train])) < 2:
             continue
-        clf = _forest(seed).set_params(oob_score=False).fit(X[train], y[train])
+        clf = _forest(seed).fit(X[train], y[train])
         out[test] = 1.0 - clf.predict_proba(X[test])[:, list(clf.classes_).index("correct")]
     return out
 
@@ -199,12 +199,12 @@ def fit_forest(X: np.ndarray, y: list[str], seed: int = 0, groups: list[str] | N
     form is off: a coach that cries wolf on good reps gets ignored). The thresholds come from predictions on
     held-out groups (:func:`held_out_p_fault`) when there are enough groups: the out-of-bag predictions of one
     forest have seen other reps of the same person and room, and set thresholds that only hold for them."""
-    clf = _forest(seed)
+    held = held_out_p_fault(X, y, groups, seed)
+    clf = _forest(seed, oob=held is None)  # out-of-bag predictions only where they set the thresholds
     clf.fit(X, np.array(y))
     classes = [str(c) for c in clf.classes_]
     threshold, strict = 0.5, 0.8
     if "correct" in classes:
-        held = held_out_p_fault(X, y, groups, seed)
         if held is not None:
             ok = np.isfinite(held)
             p_fault = held[ok]
