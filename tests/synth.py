@@ -78,9 +78,11 @@ def squat_pose(knee_deg: float, view: str = "side", lean_extra: float = 0.0, kne
     return _body(sag, view, {"knee": LATERAL["knee"] - knee_in * frac})
 
 
-def pushup_pose(depth: float, view: str = "side", sag_m: float = 0.0, head_drop_deg: float = 0.0) -> np.ndarray:
+def pushup_pose(depth: float, view: str = "side", sag_m: float = 0.0, head_drop_deg: float = 0.0,
+                knee_deg: float = 0.0) -> np.ndarray:
     """A push-up at ``depth`` 0 (arms straight) .. 1 (chest near the floor). ``sag_m``: how far the hips hang
-    below the shoulder-ankle line (negative: piked)."""
+    below the shoulder-ankle line (negative: piked); ``knee_deg``: the knees bent this much, hanging towards
+    the floor."""
     body = 1.45  # ankle to shoulder
     top = math.asin((0.05 + FOREARM + UPPER_ARM - 0.06) / body)
     bottom = math.asin(0.16 / body)
@@ -102,7 +104,7 @@ def pushup_pose(depth: float, view: str = "side", sag_m: float = 0.0, head_drop_
         return (ankle[0] + frac * body * line[0] + off * down[0], ankle[1] + frac * body * line[1] + off * down[1])
 
     hip = on(0.62, sag_m)
-    knee = on(0.31, sag_m * 0.5)
+    knee = on(0.31, sag_m * 0.5 + 0.31 * body * math.tan(math.radians(knee_deg) / 2))
     sag = {"ankle": ankle, "knee": knee, "hip": hip, "shoulder": shoulder, "elbow": elbow, "wrist": wrist,
            "hand": (wrist[0] + 0.07, wrist[1]), "heel": (-0.03, 0.13), "foot_index": (0.05, 0.0)}
     _head(shoulder, 90.0 - math.degrees(th) + head_drop_deg, sag)
@@ -220,10 +222,10 @@ def squat_set(n_reps: int = 5, depth_deg: float = 110.0, fps: float = 30.0, peri
 
 
 def pushup_set(n_reps: int = 4, fps: float = 30.0, period_s: float = 2.0, view: str = "side", sag_m: float = 0.0,
-               head_drop_deg: float = 0.0, depths=None, seed: int = 0, rest_s: float = 1.0,
+               head_drop_deg: float = 0.0, depths=None, seed: int = 0, rest_s: float = 1.0, knee_deg: float = 0.0,
                **render_kw) -> tuple[PoseSequence, list[float]]:
     prof, turns = profile(n_reps, period_s, fps, rest_s, depths)
-    poses = [pushup_pose(d, view, sag_m, head_drop_deg) for d in prof]
+    poses = [pushup_pose(d, view, sag_m, head_drop_deg, knee_deg) for d in prof]
     return render(poses, fps, view, seed=seed, **render_kw), turns
 
 

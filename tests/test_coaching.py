@@ -101,6 +101,24 @@ def test_partial_push_up_needs_the_chest_to_agree_with_the_elbows():
     assert coach.rep_count == 4 and not any(r.faults for r in coach.reports)
 
 
+def test_bent_knees_named_past_the_pose_models_noise_on_straight_legs():
+    """Knees bent 45 degrees (a push-up half on the knees) are named with the angle; a 22 degree reading is what
+    the pose model gives straight legs in push-ups (up to 26 degrees on the PushFit clips), so no cue."""
+    seq, _ = pushup_set(4, knee_deg=45)
+    coach, _ = run(seq, "push-up")
+    assert coach.rep_count == 4
+    for r in coach.reports:
+        assert [f.code for f in r.faults] == ["bent_knees"]
+        assert 40 < r.measures["knee_flexion@mean"] < 50
+        assert r.faults[0].evidence.startswith("knees bent 4")
+    assert coach.reports[0].cue.startswith("Straighten your legs")
+    seq, _ = pushup_set(4, knee_deg=22)
+    coach, _ = run(seq, "push-up")
+    assert coach.rep_count == 4
+    assert all(18 < r.measures["knee_flexion@mean"] < 26 for r in coach.reports)
+    assert not any(r.faults for r in coach.reports), [r.faults for r in coach.reports]
+
+
 @pytest.mark.parametrize("exercise,kind,fault,kw,evidence", [
     ("bicep-curl", "curl", "elbow_drift", {"swing_deg": 35}, "upper arms swung through"),
     ("bicep-curl", "curl", "partial_range", {"top_deg": 80}, "elbow bent only 8"),
