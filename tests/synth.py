@@ -1,5 +1,5 @@
-"""Synthetic bodies with known movement, for unit tests: squats and push-ups with controlled depth, hip line,
-knee path and head position, rests, fidgets and walking; rendered to MediaPipe-like world landmarks (metres,
+"""Synthetic bodies with known movement, for unit tests: squats, push-ups and pull-ups with controlled depth,
+hip line, knee path, knee bend and head position, arm exercises, rests, fidgets and walking; rendered to MediaPipe-like world landmarks (metres,
 hip-centred, y down) and image coordinates, at any frame rate.
 
 A body is built in its sagittal plane (forward, up) from joint angles, given lateral offsets, and placed in the
@@ -132,6 +132,16 @@ def arm_pose(shoulder_deg: float, elbow_deg: float, view: str = "side", lean_deg
     return _body(sag, view)
 
 
+def pullup_pose(depth: float, bottom_elbow_deg: float = 10.0, view: str = "front") -> np.ndarray:
+    """A pull-up (elbows forward, as in a chin-up) at ``depth`` 0 (hanging, elbows bent ``bottom_elbow_deg``) ..
+    1 (top: upper arms down beside the trunk, elbows bent 135 degrees); the hands stay on the bar and the body
+    rises to them."""
+    p = arm_pose(175.0 - 145.0 * depth, bottom_elbow_deg + (135.0 - bottom_elbow_deg) * depth, view)
+    hands = (p[LM["left_wrist"], 1] + p[LM["right_wrist"], 1]) / 2
+    p[:, 1] += -1.9 - hands  # y is down: the bar 1.9 m above the floor
+    return p
+
+
 def walk_pose(phase: float, view: str = "side") -> np.ndarray:
     """Walking: legs swing (hip flexion +-25 deg), knees bend in swing, arms swing."""
     s = math.sin(phase)
@@ -248,6 +258,14 @@ def arm_set(kind: str, n_reps: int = 4, fps: float = 30.0, period_s: float = 2.4
             poses.append(arm_pose(0.0, 5.0 if elbow_deg is None else elbow_deg, view, lean_deg * d, lift_m * d))
         else:
             raise ValueError(kind)
+    return render(poses, fps, view, seed=seed, **render_kw), turns
+
+
+def pullup_set(n_reps: int = 4, fps: float = 30.0, period_s: float = 2.4, view: str = "front",
+               bottom_elbow_deg: float = 10.0, seed: int = 0, rest_s: float = 1.0,
+               **render_kw) -> tuple[PoseSequence, list[float]]:
+    prof, turns = profile(n_reps, period_s, fps, rest_s)
+    poses = [pullup_pose(d, bottom_elbow_deg, view) for d in prof]
     return render(poses, fps, view, seed=seed, **render_kw), turns
 
 

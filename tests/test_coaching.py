@@ -9,7 +9,7 @@ from coach.exercises import get_exercise
 from coach.models import ModelStore
 from coach.reps import count_reps
 from coach.session import Coach
-from synth import arm_set, pushup_set, render, squat_pose, squat_set, walking
+from synth import arm_set, pullup_set, pushup_set, render, squat_pose, squat_set, walking
 
 
 def run(seq, exercise="auto"):
@@ -117,6 +117,31 @@ def test_bent_knees_named_past_the_pose_models_noise_on_straight_legs():
     assert coach.rep_count == 4
     assert all(18 < r.measures["knee_flexion@mean"] < 26 for r in coach.reports)
     assert not any(r.faults for r in coach.reports), [r.faults for r in coach.reports]
+
+
+@pytest.mark.parametrize("view", ["front", "side"])
+def test_pull_ups_counted_and_a_short_hang_named(view):
+    """Pull-ups from a dead hang are counted and clean; stopping each rep with the elbows bent 70 degrees is
+    named. A full hang reads up to 46 degrees on real clips (the pose model's elbow with the arms overhead), so
+    the limit sits above that."""
+    seq, _ = pullup_set(4, view=view)
+    coach, _ = run(seq, "pull-up")
+    assert coach.rep_count == 4 and coach.partial_count == 0
+    assert not any(r.faults for r in coach.reports), [r.faults for r in coach.reports]
+    coach, _ = run(seq, "auto")
+    assert coach.exercise.id == "pull-up" and coach.rep_count == 4
+    loose, _ = pullup_set(4, view=view, bottom_elbow_deg=38)  # reads as the loosest real full hangs did
+    coach, _ = run(loose, "pull-up")
+    assert coach.rep_count == 4
+    assert all(44 < r.measures["elbow_flexion@min"] < 50 for r in coach.reports)
+    assert not any(r.faults for r in coach.reports), [r.faults for r in coach.reports]
+    short, _ = pullup_set(4, view=view, bottom_elbow_deg=70)
+    coach, _ = run(short, "pull-up")
+    assert coach.rep_count == 4
+    for r in coach.reports:
+        assert [f.code for f in r.faults] == ["no_full_hang"]
+        assert r.faults[0].evidence.startswith("elbows still bent 7")
+    assert coach.reports[0].cue == "Lower all the way: straighten your arms at the bottom"
 
 
 @pytest.mark.parametrize("exercise,kind,fault,kw,evidence", [
