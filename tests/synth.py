@@ -1,6 +1,6 @@
 """Synthetic bodies with known movement, for unit tests: squats, push-ups and pull-ups with controlled depth,
-hip line, knee path, knee bend and head position, arm exercises, rests, fidgets and walking; rendered to MediaPipe-like world landmarks (metres,
-hip-centred, y down) and image coordinates, at any frame rate.
+hip line, knee path, knee bend and head position, arm exercises, rests, fidgets and walking; rendered to
+MediaPipe-like world landmarks (metres, hip-centred, y down) and image coordinates, at any frame rate.
 
 A body is built in its sagittal plane (forward, up) from joint angles, given lateral offsets, and placed in the
 world by the camera view: side (facing image right) or front (facing the camera).
