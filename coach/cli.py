@@ -74,10 +74,8 @@ def _cmd_exercises(args) -> int:
             print(f"  reps: turning point = {ex.signal.turning_point} of {ex.signal.measure}, full range >= "
                   f"{ex.signal.full_range:g}")
         for f in ex.faults:
-            op = f"> {f.above:g}" if f.above is not None else f"< {f.below:g}"
             views = f" [{', '.join(f.views)}]" if f.views else ""
-            also = f" and {f.confirm.describe()}" if f.confirm else ""
-            print(f"  fault {f.code}: {f.measure} at {f.at} {op}{also}{views} -> \"{f.cue}\"")
+            print(f"  fault {f.code}: {f.describe()}{views} -> \"{f.cue}\"")
         folder = store.folder(ex)
         print(f"  model: {folder if folder else 'none (the measurements alone decide)'}")
         print(f"  file: {ex.source}")

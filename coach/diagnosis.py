@@ -207,16 +207,22 @@ def view_matches(rule_views: tuple[str, ...], view: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-def rep_values(ex: Exercise, frames: Frames, t_s: np.ndarray, rep: Rep) -> dict[str, float]:
-    """Values of every measure the exercise's fault rules and checks aggregate over this rep."""
-    out = {}
-    need = [pair for f in ex.faults for pair in f.reads] + [(c.measure, c.at) for c in ex.checks]
-    series = {}
-    for measure, at in need:
+def rule_values(ex: Exercise, frames: Frames, t_s: np.ndarray, turn_s: float | None = None,
+                checks: bool = True) -> dict[str, float]:
+    """Values of every measure the exercise's fault rules (and, with ``checks``, its checks) aggregate over
+    these frames: a rep's (with its turning point), or a hold's last second. Each measure is computed once."""
+    need = [pair for f in ex.faults for pair in f.reads] + ([(c.measure, c.at) for c in ex.checks] if checks else [])
+    out, series = {}, {}
+    for measure, at in dict.fromkeys(need):
         if measure not in series:
             series[measure] = compute(measure, frames)
-        out[value_key(measure, at)] = aggregate(series[measure], t_s, at, rep.turn_s)
+        out[value_key(measure, at)] = aggregate(series[measure], t_s, at, turn_s)
     return out
+
+
+def rep_values(ex: Exercise, frames: Frames, t_s: np.ndarray, rep: Rep) -> dict[str, float]:
+    """Values of every measure the exercise's fault rules and checks aggregate over this rep."""
+    return rule_values(ex, frames, t_s, rep.turn_s)
 
 
 def failed_checks(ex: Exercise, values: dict[str, float]) -> list[Check]:

@@ -93,6 +93,12 @@ def _past(value: float, above: float | None, below: float | None) -> bool:
     return (above is not None and value > above) or (below is not None and value < below)
 
 
+def _condition(measure: str, at: str, above: float | None, below: float | None) -> str:
+    """A one-sided threshold on an aggregated measure in words: "elbow_flexion at turn < 50"."""
+    op = f"> {above:g}" if above is not None else f"< {below:g}"
+    return f"{measure} at {at} {op}"
+
+
 @dataclass(frozen=True)
 class Confirm:
     """A second, independent measure that must agree before a fault is named: a joint the pose model misplaces
@@ -111,8 +117,7 @@ class Confirm:
         return bool(np.isfinite(value)) and _past(value, self.above, self.below)
 
     def describe(self) -> str:
-        op = f"> {self.above:g}" if self.above is not None else f"< {self.below:g}"
-        return f"{self.measure} at {self.at} {op}"
+        return _condition(self.measure, self.at, self.above, self.below)
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,11 @@ class FaultRule:
     @property
     def key(self) -> str:
         return value_key(self.measure, self.at)
+
+    def describe(self) -> str:
+        """The rule's condition in words, with its confirming measure's."""
+        own = _condition(self.measure, self.at, self.above, self.below)
+        return f"{own} and {self.confirm.describe()}" if self.confirm else own
 
     def fires(self, values: dict) -> bool:
         """A fault on these rep values: the measure past its threshold and, if the rule has one, the confirming

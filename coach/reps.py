@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import logging
 import math
+import statistics
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -148,13 +149,9 @@ class RepCounter:
         if math.isfinite(value):
             around = [v for t, v in self._recent if t_s - t <= SPIKE_S]
             around += [v for t, v in self._pending if math.isfinite(v) and t - t_s <= SPIKE_S][:SPIKE_N]
-            if len(around) >= SPIKE_N:
-                ordered = sorted(around + [value])
-                mid = len(ordered) // 2
-                median = ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
-                if abs(value - median) > self.full:
-                    self.glitches += 1
-                    value = float("nan")
+            if len(around) >= SPIKE_N and abs(value - statistics.median(around + [value])) > self.full:
+                self.glitches += 1
+                value = float("nan")
             if math.isfinite(value):
                 self._recent.append((t_s, value))
         return self._update_one(t_s, value)

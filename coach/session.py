@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from coach.buffer import VIS, FrameRecord, stack
 from coach.cues import Cue, CueEngine
-from coach.diagnosis import (Fault, ModelVerdict, RepReport, aggregate, camera_view, explain, failed_checks,
-                             measure_faults, model_fault, posture_ok, quality_score, rep_metrics, rep_values,
-                             view_matches)
-from coach.errors import ExerciseError
-from coach.exercises import Exercise, get_exercise, load_catalogue, value_key
+from coach.diagnosis import (Fault, RepReport, camera_view, explain, failed_checks, measure_faults, model_fault,
+                             posture_ok, quality_score, rep_metrics, rep_values, rule_values)
+from coach.exercises import Exercise, get_exercise, load_catalogue
 from coach.measures import GROUPS, Frames, compute
 from coach.reps import Rep, RepCounter
 from coach.types import LM, PoseFrame, PoseResult
@@ -439,9 +437,7 @@ class _HoldTracker:
             self._current = []
             return None
         view = camera_view(frames)
-        values = {}
-        for measure, at in {pair for rule in self.ex.faults for pair in rule.reads}:
-            values[value_key(measure, at)] = aggregate(compute(measure, frames), t, at)
+        values = rule_values(self.ex, frames, t, checks=False)
         faults = explain(measure_faults(self.ex, values, frames, view))
         self._current = faults
         self.in_position_s += dt
