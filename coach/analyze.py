@@ -219,6 +219,7 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
     from coach.pose import PoseEstimator
 
     estimator = PoseEstimator(pose_model, num_poses=num_poses)
+    made_out_dir = not out_dir.exists()
     stage = _staging_dir(out_dir)
     coach = Coach(exercise, catalogue=catalogue, models=models, use_model=use_model,
                   image_size=(src.info.width, src.info.height))
@@ -271,6 +272,8 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
             renderer.join(timeout=10)
         estimator.close()
         shutil.rmtree(stage, ignore_errors=True)
+        if made_out_dir and out_dir.is_dir() and not any(out_dir.iterdir()):  # failed: no empty folder left
+            out_dir.rmdir()
 
 
 def _end_card(renderer: _Renderer, coach: Coach, image, last: PoseResult, fps: float, hold=None,

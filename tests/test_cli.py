@@ -30,10 +30,10 @@ def _one_error_line(proc: subprocess.CompletedProcess) -> str:
 
 
 def _nothing_left(out: Path) -> None:
+    """No output folder (the command made none, or removed the one it made), no half-written files."""
     leftovers = [p for p in out.parent.iterdir() if ".partial" in p.name]
     assert not leftovers, leftovers
-    if out.exists():
-        assert not any(out.iterdir()), list(out.iterdir())
+    assert not out.exists(), list(out.iterdir())
 
 
 def _write_video(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> Path:
@@ -84,6 +84,12 @@ def test_nobody_in_frame(tmp_path):
     proc = run_cli("analyze", str(video), "--out", str(tmp_path / "out"))
     assert "nobody was visible" in _one_error_line(proc)
     _nothing_left(tmp_path / "out")
+    mine = tmp_path / "client"  # a folder the user already had keeps what was in it
+    mine.mkdir()
+    (mine / "notes.txt").write_text("session 1")
+    proc = run_cli("analyze", str(video), "--out", str(mine))
+    assert "nobody was visible" in _one_error_line(proc)
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"] and (mine / "notes.txt").read_text() == "session 1"
 
 
 def test_unwritable_output(tmp_path):
