@@ -35,14 +35,42 @@ DEFAULT_CONFIDENCE = 0.3
 DEFAULT_TRACKING = 0.5
 
 _REQUIRED_MEMBERS = {"pose_detector.tflite", "pose_landmarks_detector.tflite"}
-_LIVE: "weakref.WeakSet[PoseEstimator]" = weakref.WeakSet()
+
+# MediaPipe's landmarker closes itself in __del__, and that close can deadlock when it runs inside a garbage-
+# collection pass (seen: pytest's final gc hung for good on a landmarker whose PoseEstimator was dropped without
+# close()). So no landmarker is ever left to the collector: every open one is held here, and one whose
+# PoseEstimator is dropped unclosed becomes an orphan, closed by the next PoseEstimator created or closed (in
+# ordinary code, never inside a gc pass) or at exit.
+_OPEN: dict[int, object] = {}
+_ORPHANS: list = []
+
+
+def _orphan(landmarker) -> None:
+    """weakref.finalize callback: may run inside any gc pass, in any thread, so it only moves a reference
+    (list.append is atomic; a lock here could deadlock against the code the collector interrupted)."""
+    _ORPHANS.append(landmarker)
+
+
+def _close_landmarker(landmarker) -> None:
+    if _OPEN.pop(id(landmarker), None) is not None:  # dict.pop is atomic: closed once, whoever comes first
+        landmarker.close()
+
+
+def _close_orphans() -> None:
+    while _ORPHANS:
+        try:
+            landmarker = _ORPHANS.pop()
+        except IndexError:  # another thread took the last one
+            return
+        _close_landmarker(landmarker)
 
 
 @atexit.register
 def _close_all() -> None:
     # MediaPipe's own __del__ fails noisily when it runs during interpreter shutdown; close while we still can.
-    for est in list(_LIVE):
-        est.close()
+    _ORPHANS.clear()
+    for landmarker in list(_OPEN.values()):
+        _close_landmarker(landmarker)
 
 
 def check_model_file(path: str | os.PathLike) -> Path:
@@ -89,9 +117,10 @@ class PoseEstimator:
             min_tracking_confidence=min_tracking_confidence,
             output_segmentation_masks=False,
         )
+        _close_orphans()
         try:
             with quiet_native_stderr():
-                self._landmarker = vision.PoseLandmarker.create_from_options(options)
+                landmarker = vision.PoseLandmarker.create_from_options(options)
         except Exception as e:  # MediaPipe raises RuntimeError/ValueError with long C++ messages
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ModelFileError(f"MediaPipe could not load pose model {self.model_path}: {first}") from None
@@ -99,7 +128,9 @@ class PoseEstimator:
         self._srgb = __import__("mediapipe").ImageFormat.SRGB
         self._last_ms = -1
         self._warm = False
-        _LIVE.add(self)
+        _OPEN[id(landmarker)] = landmarker
+        self._landmarker = landmarker
+        self._finalizer = weakref.finalize(self, _orphan, landmarker)
 
     def __call__(self, image_rgb: np.ndarray, t_s: float) -> PoseResult:
         if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
@@ -121,11 +152,13 @@ class PoseEstimator:
         return PoseResult(t_s, tuple(_to_pose_frames(res, t_s)), (w, h))
 
     def close(self) -> None:
-        """Free MediaPipe's graph. Not done from ``__del__``: closing from a garbage-collection pass that runs in
-        another thread can deadlock inside MediaPipe; the atexit hook closes what is left."""
+        """Free MediaPipe's graph. An estimator dropped without ``close()`` is not closed by the garbage collector
+        (that can deadlock inside MediaPipe) but by the next estimator created or closed, or at exit."""
         lm, self._landmarker = getattr(self, "_landmarker", None), None
         if lm is not None:
-            lm.close()
+            self._finalizer.detach()
+            _close_landmarker(lm)
+        _close_orphans()
 
     def __enter__(self) -> "PoseEstimator":
         return self

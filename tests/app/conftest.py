@@ -3,6 +3,7 @@
 replays landmarks of a real recording so the Live logic runs without MediaPipe."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,7 +26,11 @@ def app_env(tmp_path, monkeypatch):
     monkeypatch.delenv("COACH_RTC_CONFIG", raising=False)
     camera = FakeStreamer()
     monkeypatch.setattr("coach.app_pages.webrtc_streamer", camera)
-    return SimpleNamespace(home=home, db=home / "history.sqlite", camera=camera, tmp=tmp_path)
+    yield SimpleNamespace(home=home, db=home / "history.sqlite", camera=camera, tmp=tmp_path)
+    # the Live page loads the pose model in the background; let it finish here, not during the next test
+    for th in threading.enumerate():
+        if th.name == "coach-pose-warmup":
+            th.join(60)
 
 
 class FakeStreamer:

@@ -216,6 +216,7 @@ def test_a_dropped_session_hands_its_pose_model_back(monkeypatch, tmp_path):
 
     from coach import app_live
 
+    gc.collect()  # sessions dropped by earlier tests hand their models back to the real pool, not to this one
     fake = ReplayEstimator(nobody=True)
     monkeypatch.setattr(app_live, "_borrow_estimator", lambda: fake)
     monkeypatch.setattr(app_live, "_POOL", [])
