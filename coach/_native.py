@@ -23,26 +23,30 @@ _depth = 0
 _saved: int | None = None
 
 
+def _silence() -> int | None:
+    """Point descriptor 2 at /dev/null; return a copy of what it was, or None when it cannot be silenced (no
+    stderr at all, no /dev/null): then the chatter goes through rather than anything failing."""
+    try:
+        saved = os.dup(_FD)
+    except OSError:
+        return None
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        sys.stderr.flush()  # what Python already buffered goes out first
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        os.close(saved)
+        return None
+    os.dup2(null, _FD)
+    os.close(null)
+    return saved
+
+
 def _enter() -> None:
     global _depth, _saved
     with _lock:
         if _depth == 0:
-            try:
-                saved = os.dup(_FD)
-            except OSError:  # no stderr at all: nothing to quiet
-                saved = None
-            if saved is not None:
-                with contextlib.suppress(AttributeError, OSError, ValueError):
-                    sys.stderr.flush()  # what Python already buffered goes out first
-                try:
-                    null = os.open(os.devnull, os.O_WRONLY)
-                except OSError:  # cannot silence: let the chatter through rather than fail
-                    os.close(saved)
-                    saved = None
-                else:
-                    os.dup2(null, _FD)
-                    os.close(null)
-            _saved = saved
+            _saved = _silence()
         _depth += 1
 
 

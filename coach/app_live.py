@@ -73,6 +73,8 @@ def rtc_configuration(text: str | None = None) -> dict:
     return cfg
 
 
+WARMUP_THREAD = "coach-pose-warmup"  # the thread that loads the pose model before the camera starts
+
 # ----------------------------------------------------------------------------------------------------------------
 # Pose models are pooled: loading one takes seconds, and closing MediaPipe from the garbage collector (in whatever
 # thread drops the last reference, e.g. while it holds the import lock) can deadlock. A session borrows a model and
@@ -361,7 +363,7 @@ class LiveSession:
                 self._ensure_estimator()
             except Exception as e:  # reported when the camera starts, too
                 self._set_error(f"the pose model could not be loaded: {e}")
-        threading.Thread(target=load, daemon=True, name="coach-pose-warmup").start()
+        threading.Thread(target=load, daemon=True, name=WARMUP_THREAD).start()
 
     def _pose(self, image: np.ndarray, t: float):
         est = self._ensure_estimator()

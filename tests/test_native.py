@@ -49,7 +49,8 @@ def test_overlapping_blocks_in_two_threads_give_stderr_back(capfd, monkeypatch, 
         b_out.set()
 
     ta, tb = threading.Thread(target=a), threading.Thread(target=b)
-    ta.start(), tb.start()
+    ta.start()
+    tb.start()
     assert b_in.wait(5)  # both inside now
     if a_leaves_first:  # a saved the real stderr, b saved a's /dev/null
         a_go.set()
@@ -59,7 +60,8 @@ def test_overlapping_blocks_in_two_threads_give_stderr_back(capfd, monkeypatch, 
         assert b_out.wait(5)
     os.write(2, b"still quiet\n")  # one block is still open
     (b_go if a_leaves_first else a_go).set()
-    ta.join(5), tb.join(5)
+    ta.join(5)
+    tb.join(5)
     os.write(2, b"stderr is back\n")
     err = capfd.readouterr().err
     assert "chatter" not in err and "still quiet" not in err

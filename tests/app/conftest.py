@@ -28,8 +28,10 @@ def app_env(tmp_path, monkeypatch):
     monkeypatch.setattr("coach.app_pages.webrtc_streamer", camera)
     yield SimpleNamespace(home=home, db=home / "history.sqlite", camera=camera, tmp=tmp_path)
     # the Live page loads the pose model in the background; let it finish here, not during the next test
+    from coach.app_live import WARMUP_THREAD
+
     for th in threading.enumerate():
-        if th.name == "coach-pose-warmup":
+        if th.name == WARMUP_THREAD:
             th.join(60)
 
 
