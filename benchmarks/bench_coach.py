@@ -65,7 +65,9 @@ def main() -> int:
           f"(exercise given); {cost['auto_ms_mean']:.3f} ms mean, {cost['auto_ms_p95']:.3f} ms p95 (recognising)")
     reps = res["rep_counting"]["per_exercise"]["all"]
     kv = {"rep_exact": reps["exact"], "rep_mae": reps["mae"], "rep_off_by_one": reps["off_by_one"],
-          "recognised": reps["recognised"], **{f"cost_{k}": v for k, v in cost.items()}}
+          "recognised": reps["recognised"],
+          **{f"rep_exact_{k}": v["exact"] for k, v in res["rep_counting"]["seen_differently"].items()},
+          **{f"cost_{k}": v for k, v in cost.items()}}
     if "pushup_diagnosis" in res:
         for k in ("measures", "model", "model_strict", "combined", "coach"):
             s = res["pushup_diagnosis"][k]

@@ -2,7 +2,8 @@
 
 * **Rep counting**, per exercise, against the counts made by eye (``workouttracker/reps_counted.csv``,
   ``more_exercises/clips.csv``): exact-match rate, mean absolute error, off-by-one accuracy; and how often the
-  exercise is recognised when not given.
+  exercise is recognised when not given. Per exercise and per source, and for the same clips mirrored and at half
+  the frame rate (other cameras: the counts should not change).
 * **Push-up diagnosis** on the PushFit clips (correct / wrong form) with grouped cross-validation: no scene
   (clips filmed in one place, often one person's takes: :mod:`coach.scenes`) is on both sides of a split; the
   simulator and forest are retrained inside every fold. Clip verdicts from the
@@ -41,9 +42,28 @@ def binary_scores(truth: list[bool], pred: list[bool]) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+#: The same recordings as other cameras would give them: a mirrored picture (a selfie camera, or a webcam page
+#: that mirrors), and half the frame rate (a webcam in dim light, or a phone saving power).
+SEEN_DIFFERENTLY: dict[str, Callable] = {"mirrored": lambda s: s.mirrored(), "half_rate": lambda s: s.every(2)}
+SEEN_LABELS = {"mirrored": "mirrored (a selfie camera)", "half_rate": "half the frame rate"}
+
+
+def _collection(path: Path, root: Path) -> str:
+    """The collection a clip comes from: ``workouttracker``, or the source folder under ``more_exercises``."""
+    parts = path.relative_to(root).parts
+    return parts[1] if parts[0] == "more_exercises" and len(parts) > 2 else parts[0]
+
+
 def evaluate_rep_counting(root: Path, progress: Progress | None = None) -> dict:
+    """Rep counts against the counts made by eye, per exercise and per source (a source is one collection of
+    clips: other people, cameras and places than the next), with the exercise given and recognised; the same
+    clips mirrored and at half the frame rate (``SEEN_DIFFERENTLY``), which should change nothing."""
     from coach.datasets import cached_landmarks, no_exercise_clips, rep_count_clips
     from coach.session import replay
+
+    def run(ex, seq):
+        coach = replay(ex, seq)
+        return coach.rep_count, coach.exercise.id if coach.exercise else None
 
     clips = rep_count_clips(root)
     rows = []
@@ -51,17 +71,10 @@ def evaluate_rep_counting(root: Path, progress: Progress | None = None) -> dict:
         if progress:
             progress(i / len(clips), f"counting reps in {c.path.name}")
         seq = cached_landmarks(c.path)
-        counts = {}
-        for mode in ("given", "auto"):
-            coach = replay(c.exercise if mode == "given" else "auto", seq)
-            counts[mode] = (coach.rep_count, coach.exercise.id if coach.exercise else None)
-        rows.append({"clip": str(c.path.relative_to(root)), "exercise": c.exercise, "truth": c.full_reps,
-                     "counted": counts["given"][0], "counted_auto": counts["auto"][0],
-                     "recognised": counts["auto"][1]})
-    per = defaultdict(list)
-    for r in rows:
-        per[r["exercise"]].append(r)
-    per["all"] = rows
+        (counted, _), (counted_auto, recognised) = run(c.exercise, seq), run("auto", seq)
+        rows.append({"clip": str(c.path.relative_to(root)), "exercise": c.exercise, "source": _collection(c.path, root),
+                     "truth": c.full_reps, "counted": counted, "counted_auto": counted_auto, "recognised": recognised,
+                     **{f"counted_{k}": run(c.exercise, see(seq))[0] for k, see in SEEN_DIFFERENTLY.items()}})
 
     def stats(rs):
         err = np.array([r["counted"] - r["truth"] for r in rs])
@@ -70,13 +83,22 @@ def evaluate_rep_counting(root: Path, progress: Progress | None = None) -> dict:
                 "recognised": float(np.mean([r["recognised"] == r["exercise"] for r in rs])),
                 "exact_auto": float(np.mean([r["counted_auto"] == r["truth"] for r in rs]))}
 
+    def grouped(key):
+        per = defaultdict(list)
+        for r in rows:
+            per[r[key]].append(r)
+        return {k: stats(v) for k, v in sorted(per.items())}
+
+    seen = {k: {"exact": float(np.mean([r[f"counted_{k}"] == r["truth"] for r in rows])),
+                "same": float(np.mean([r[f"counted_{k}"] == r["counted"] for r in rows]))} for k in SEEN_DIFFERENTLY}
     none = []
     for c in no_exercise_clips(root):
         seq = cached_landmarks(c.path)
         coach = replay("auto", seq)
         none.append({"clip": str(c.path.relative_to(root)), "reps": coach.rep_count,
                      "cues": sum(1 for q in coach.cue_log if q.kind in ("fault", "good"))})
-    return {"per_exercise": {k: stats(v) for k, v in sorted(per.items())}, "clips": rows, "no_exercise": none}
+    return {"per_exercise": {**grouped("exercise"), "all": stats(rows)}, "per_source": grouped("source"),
+            "seen_differently": seen, "clips": rows, "no_exercise": none}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -267,9 +289,17 @@ def format_report(res: dict) -> str:
     lines = []
     if "rep_counting" in res:
         lines.append("Rep counting (counts made by eye)            clips  exact  MAE   off-by-1  recognised  exact(auto)")
-        for ex, s in res["rep_counting"]["per_exercise"].items():
-            lines.append(f"  {ex:42s} {s['clips']:5d}  {_pct(s['exact'])}  {s['mae']:4.2f}  {_pct(s['off_by_one'])}"
-                         f"     {_pct(s['recognised'])}       {_pct(s['exact_auto'])}")
+
+        def counts(label, s):
+            return (f"{label[:44]:44s} {s['clips']:5d}  {_pct(s['exact'])}  {s['mae']:4.2f}  {_pct(s['off_by_one'])}"
+                    f"     {_pct(s['recognised'])}       {_pct(s['exact_auto'])}")
+
+        lines += [counts(f"  {ex}", s) for ex, s in res["rep_counting"]["per_exercise"].items()]
+        lines.append("  per source (other people, cameras, places)")
+        lines += [counts(f"    {src}", s) for src, s in res["rep_counting"]["per_source"].items()]
+        lines.append("  the same clips seen differently (exercise given)  exact  same count as the original")
+        for k, v in res["rep_counting"]["seen_differently"].items():
+            lines.append(f"    {SEEN_LABELS[k]:46s} {_pct(v['exact'])}  {_pct(v['same'])}")
         for n in res["rep_counting"]["no_exercise"]:
             lines.append(f"  no exercise ({n['clip']}): {n['reps']} reps, {n['cues']} form cues (want 0, 0)")
     if "pushup_diagnosis" in res:

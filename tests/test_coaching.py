@@ -166,6 +166,30 @@ def test_arm_exercise_faults_named_and_clean_reps_clean(exercise, kind, fault, k
     assert coach.rep_count == 4 and not any(r.faults for r in coach.reports)
 
 
+@pytest.mark.parametrize("make, exercise", [
+    (lambda: squat_set(4, depth_deg=125, view="front", knee_in=0.12)[0], "squat"),
+    (lambda: pushup_set(4, sag_m=0.16)[0], "push-up"),
+    (lambda: pushup_set(4, knee_deg=45)[0], "push-up"),
+    (lambda: arm_set("curl", 4, swing_deg=35)[0], "bicep-curl"),
+    (lambda: pullup_set(4, view="side", bottom_elbow_deg=70)[0], "pull-up"),
+])
+def test_a_mirror_or_half_the_frame_rate_changes_no_count_and_no_fault(make, exercise):
+    """The same set filmed from the body's other side or by a selfie camera (mirrored), or at half the frame
+    rate (15 fps: a webcam in dim light): the same reps, the same faults, recognised as the same exercise."""
+    seq = make()
+
+    def said(s):
+        coach, _ = run(s, exercise)
+        recognised, _ = run(s, "auto")
+        return (coach.rep_count, coach.partial_count, [[f.code for f in r.faults] for r in coach.reports],
+                recognised.exercise.id if recognised.exercise else None)
+
+    original = said(seq)
+    assert original[0] == 4 and any(original[2]) and original[3] == exercise  # a set with a fault named
+    assert said(seq.mirrored()) == original
+    assert said(seq.every(2)) == original
+
+
 def test_curls_filmed_close_up_without_hips():
     """A webcam on a desk sees head, shoulders and arms but not the hips: the curls are still counted and
     recognised, and a swinging upper arm is still named (measured from straight down instead of the trunk)."""

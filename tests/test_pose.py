@@ -9,7 +9,7 @@ import pytest
 from coach.errors import ModelFileError
 from coach.paths import default_pose_model
 from coach.pose import check_model_file
-from coach.types import N_LANDMARKS, PoseFrame, PoseResult, PoseSequence
+from coach.types import LM, N_LANDMARKS, PoseFrame, PoseResult, PoseSequence
 
 
 def _frame(t=0.0, **kw):
@@ -61,6 +61,43 @@ def test_sequence_from_results_keeps_missing_frames_as_nan():
     assert [r.found for r in seq.results()] == [True, False, True]
     with pytest.raises(ValueError, match="strictly increasing"):
         PoseSequence.from_results([PoseResult(0.1), PoseResult(0.1)], fps=25.0)
+
+
+def _random_sequence(n=7, fps=30.0):
+    rng = np.random.default_rng(1)
+    img, wld = rng.uniform(0, 1, (n, 33, 2)), rng.normal(0, 0.5, (n, 33, 3))
+    img[2] = wld[2] = np.nan  # nobody in frame 2
+    return PoseSequence(np.arange(n) / fps, img, wld, rng.uniform(0, 1, (n, 33)), fps=fps, image_size=(640, 480))
+
+
+def test_a_mirrored_sequence_flips_x_and_swaps_left_and_right():
+    seq = _random_sequence()
+    m = seq.mirrored()
+    left, right = LM["left_wrist"], LM["right_wrist"]
+    np.testing.assert_allclose(m.image_xy[:, left, 0], 1 - seq.image_xy[:, right, 0], atol=1e-6)
+    np.testing.assert_array_equal(m.image_xy[:, left, 1], seq.image_xy[:, right, 1])
+    np.testing.assert_array_equal(m.world_xyz[:, right, 0], -seq.world_xyz[:, left, 0])
+    np.testing.assert_array_equal(m.world_xyz[:, right, 1:], seq.world_xyz[:, left, 1:])
+    np.testing.assert_array_equal(m.visibility[:, LM["mouth_left"]], seq.visibility[:, LM["mouth_right"]])
+    np.testing.assert_array_equal(m.image_xy[:, LM["nose"], 1], seq.image_xy[:, LM["nose"], 1])  # on the midline
+    assert m.present.tolist() == seq.present.tolist() and m.t_s.tolist() == seq.t_s.tolist()
+    twice = m.mirrored()
+    np.testing.assert_allclose(twice.image_xy, seq.image_xy, atol=1e-6)
+    np.testing.assert_array_equal(twice.world_xyz, seq.world_xyz)
+    np.testing.assert_array_equal(twice.visibility, seq.visibility)
+
+
+def test_every_other_frame_is_the_same_movement_at_half_the_frame_rate():
+    seq = _random_sequence(n=7)
+    half = seq.every(2)
+    assert len(half) == 4 and half.fps == 15.0 and half.image_size == (640, 480)
+    assert half.t_s.tolist() == seq.t_s[::2].tolist()
+    np.testing.assert_array_equal(half.world_xyz[3], seq.world_xyz[6])
+    assert half.present.tolist() == [True, False, True, True]
+    assert len(seq.every(1)) == len(seq)
+    for bad in (0, -2, 1.5):
+        with pytest.raises(ValueError, match="whole number"):
+            seq.every(bad)
 
 
 def test_blank_frames_mean_nobody_in_frame(pose_estimator_factory):
