@@ -176,31 +176,30 @@ class PoseSequence:
             f = self.frame(i)
             yield PoseResult(float(self.t_s[i]), (f,) if f is not None else (), self.image_size)
 
-    def slice(self, start: int, stop: int) -> "PoseSequence":
+    def _frames(self, index: slice, **changes) -> "PoseSequence":
+        """A new sequence of the frames ``index`` picks, every per-frame array alike."""
         return dataclasses.replace(
-            self, t_s=self.t_s[start:stop], image_xy=self.image_xy[start:stop],
-            world_xyz=self.world_xyz[start:stop], visibility=self.visibility[start:stop],
-            present=self.present[start:stop], meta=dict(self.meta))
+            self, t_s=self.t_s[index], image_xy=self.image_xy[index], world_xyz=self.world_xyz[index],
+            visibility=self.visibility[index], present=self.present[index], meta=dict(self.meta), **changes)
 
-    def mirrored(self) -> "PoseSequence":
-        """The same movement as a mirror shows it (a selfie camera): image x flipped, world x negated, left and
-        right landmarks swapped, so a left arm stays an arm on the body's left in the new picture."""
-        ix = list(MIRROR_INDEX)
-        img = self.image_xy[:, ix].copy()
-        img[..., 0] = 1.0 - img[..., 0]
-        wld = self.world_xyz[:, ix].copy()
-        wld[..., 0] = -wld[..., 0]
-        return dataclasses.replace(self, image_xy=img, world_xyz=wld, visibility=self.visibility[:, ix].copy(),
-                                   present=self.present.copy(), meta=dict(self.meta))
+    def slice(self, start: int, stop: int) -> "PoseSequence":
+        return self._frames(slice(start, stop))
 
     def every(self, step: int) -> "PoseSequence":
         """Every ``step``-th frame, timestamps kept: the same movement filmed at ``fps / step``."""
         if int(step) != step or step < 1:
             raise ValueError(f"step must be a whole number of frames, 1 or more, got {step}")
-        k = slice(None, None, int(step))
-        return dataclasses.replace(
-            self, t_s=self.t_s[k], image_xy=self.image_xy[k], world_xyz=self.world_xyz[k],
-            visibility=self.visibility[k], present=self.present[k], fps=self.fps / step, meta=dict(self.meta))
+        return self._frames(slice(None, None, int(step)), fps=self.fps / step)
+
+    def mirrored(self) -> "PoseSequence":
+        """The same movement as a mirror shows it (a selfie camera): image x flipped, world x negated, left and
+        right landmarks swapped, so a left arm stays an arm on the body's left in the new picture."""
+        ix = list(MIRROR_INDEX)
+        img, wld = self.image_xy[:, ix], self.world_xyz[:, ix]  # fancy indexing: new, writable arrays
+        img[..., 0] = 1.0 - img[..., 0]
+        wld[..., 0] = -wld[..., 0]
+        return dataclasses.replace(self, image_xy=img, world_xyz=wld, visibility=self.visibility[:, ix],
+                                   meta=dict(self.meta))
 
     @classmethod
     def from_results(cls, results: list[PoseResult], fps: float, source: str = "",
