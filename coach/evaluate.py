@@ -2,8 +2,8 @@
 
 * **Rep counting**, per exercise, against the counts made by eye (``workouttracker/reps_counted.csv``,
   ``more_exercises/clips.csv``): exact-match rate, mean absolute error, off-by-one accuracy; and how often the
-  exercise is recognised when not given. Per exercise and per source, and for the same clips mirrored and at half
-  the frame rate (other cameras: the counts should not change).
+  exercise is recognised when not given. Per exercise and per source, and for the same clips mirrored, at half
+  the frame rate and with the camera tilted (other cameras: the counts should not change).
 * **Push-up diagnosis** on the PushFit clips (correct / wrong form) with grouped cross-validation: no scene
   (clips filmed in one place, often one person's takes: :mod:`coach.scenes`) is on both sides of a split; the
   simulator and forest are retrained inside every fold. Clip verdicts from the
@@ -43,9 +43,13 @@ def binary_scores(truth: list[bool], pred: list[bool]) -> dict:
 
 # ---------------------------------------------------------------------------------------------------------------
 #: The same recordings as other cameras would give them: a mirrored picture (a selfie camera, or a webcam page
-#: that mirrors), and half the frame rate (a webcam in dim light, or a phone saving power).
-SEEN_DIFFERENTLY: dict[str, Callable] = {"mirrored": lambda s: s.mirrored(), "half_rate": lambda s: s.every(2)}
-SEEN_LABELS = {"mirrored": "mirrored (a selfie camera)", "half_rate": "half the frame rate"}
+#: that mirrors), half the frame rate (a webcam in dim light, or a phone saving power), and a camera rolled 10
+#: degrees either way (a phone propped against something askew).
+SEEN_DIFFERENTLY: dict[str, Callable] = {"mirrored": lambda s: s.mirrored(), "half_rate": lambda s: s.every(2),
+                                         "tilted_cw": lambda s: s.rolled(10), "tilted_ccw": lambda s: s.rolled(-10)}
+SEEN_LABELS = {"mirrored": "mirrored (a selfie camera)", "half_rate": "half the frame rate",
+               "tilted_cw": "picture tilted 10° clockwise (camera askew)",
+               "tilted_ccw": "picture tilted 10° anticlockwise"}
 
 
 def _collection(path: Path, root: Path) -> str:
@@ -57,7 +61,8 @@ def _collection(path: Path, root: Path) -> str:
 def evaluate_rep_counting(root: Path, progress: Progress | None = None) -> dict:
     """Rep counts against the counts made by eye, per exercise and per source (a source is one collection of
     clips: other people, cameras and places than the next), with the exercise given and recognised; the same
-    clips mirrored and at half the frame rate (``SEEN_DIFFERENTLY``), which should change nothing."""
+    clips mirrored, at half the frame rate and filmed by a tilted camera (``SEEN_DIFFERENTLY``), which should
+    change nothing."""
     from coach.datasets import cached_landmarks, no_exercise_clips, rep_count_clips
     from coach.session import replay
 

@@ -10,7 +10,8 @@ peak. A rep is a rise from a rest level into a peak and a return. Amplitudes are
 
 * a movement smaller than ``0.5 * full_range`` is fidgeting: no rep, no partial;
 * a full rep's larger half travels at least ``full_range`` and at least two thirds of the person's typical rep
-  (median of their last five), and its smaller half at least half the larger (a clip that opens mid-descent still counts);
+  (median of their last five rep-sized movements, full or cut short), and its smaller half at least half the
+  larger (a clip that opens mid-descent still counts);
 * anything else that moved enough is a *partial* rep: a rep cut short, or one whose other half lies outside
   the recording or out of sight. Partials are reported, never silently counted or dropped.
 
@@ -109,9 +110,13 @@ class RepCounter:
 
     @property
     def typical_amplitude(self) -> float:
-        """Median amplitude of the last few full reps (recent, so a set that tires and shortens still counts)."""
-        full = [r.amplitude for r in self.reps if not r.partial][-RECENT:]
-        return float(np.median(full)) if full else self.full
+        """Median amplitude of the person's last few rep-sized movements: full reps, and reps cut short that still
+        travelled a full range. Recent, so a set that tires and shortens still counts; the cut-short ones count
+        too, or one big first movement (getting into position, a deep first rep) would make every shallower
+        rep after it "cut short" for the rest of the set."""
+        recent = [r.amplitude for r in self.reps
+                  if not r.partial or (r.reason == "cut short" and r.amplitude >= self.full)][-RECENT:]
+        return float(np.median(recent)) if recent else self.full
 
     @property
     def phase(self) -> str:

@@ -201,6 +201,19 @@ class PoseSequence:
         return dataclasses.replace(self, image_xy=img, world_xyz=wld, visibility=self.visibility[:, ix],
                                    meta=dict(self.meta))
 
+    def rolled(self, degrees: float) -> "PoseSequence":
+        """The same movement filmed by a camera rolled about its axis (a phone propped askew): the picture turned
+        ``degrees`` clockwise on screen about its centre (in pixels, so the body keeps its shape in any aspect
+        ratio; a landmark may land outside the picture), world x-y turned alike. Depth and visibility unchanged."""
+        a = np.radians(float(degrees))
+        rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])  # x right, y down: clockwise on screen
+        w, h = self.image_size or (1, 1)
+        scale = np.array([w, h], np.float64)
+        img = (((self.image_xy - 0.5) * scale) @ rot.T) / scale + 0.5
+        wld = self.world_xyz.copy()
+        wld[..., :2] = self.world_xyz[..., :2] @ rot.T
+        return dataclasses.replace(self, image_xy=img, world_xyz=wld, meta=dict(self.meta))
+
     @classmethod
     def from_results(cls, results: list[PoseResult], fps: float, source: str = "",
                      image_size: tuple[int, int] | None = None) -> "PoseSequence":

@@ -173,9 +173,10 @@ def test_arm_exercise_faults_named_and_clean_reps_clean(exercise, kind, fault, k
     (lambda: arm_set("curl", 4, swing_deg=35)[0], "bicep-curl"),
     (lambda: pullup_set(4, view="side", bottom_elbow_deg=70)[0], "pull-up"),
 ])
-def test_a_mirror_or_half_the_frame_rate_changes_no_count_and_no_fault(make, exercise):
-    """The same set filmed from the body's other side or by a selfie camera (mirrored), or at half the frame
-    rate (15 fps: a webcam in dim light): the same reps, the same faults, recognised as the same exercise."""
+def test_a_mirror_half_the_frame_rate_or_a_tilted_camera_changes_no_count_and_no_fault(make, exercise):
+    """The same set filmed from the body's other side or by a selfie camera (mirrored), at half the frame rate
+    (15 fps: a webcam in dim light), or by a camera rolled 10 degrees either way (a phone propped askew): the
+    same reps, the same faults, recognised as the same exercise."""
     seq = make()
 
     def said(s):
@@ -188,6 +189,7 @@ def test_a_mirror_or_half_the_frame_rate_changes_no_count_and_no_fault(make, exe
     assert original[0] == 4 and any(original[2]) and original[3] == exercise  # a set with a fault named
     assert said(seq.mirrored()) == original
     assert said(seq.every(2)) == original
+    assert said(seq.rolled(10)) == original and said(seq.rolled(-10)) == original
 
 
 def test_curls_filmed_close_up_without_hips():
@@ -235,6 +237,23 @@ def test_partial_rep_reported_as_partial_not_counted():
     cut = seq.slice(0, len(seq) - int(0.6 * seq.fps))  # recording stops on the way up from the 3rd bottom
     coach, _ = run(cut, "squat")
     assert coach.rep_count + coach.partial_count == 3
+
+
+@pytest.mark.parametrize("make,exercise", [
+    (lambda d: squat_set(len(d), depth_deg=130, depths=d)[0], "squat"),
+    (lambda d: pushup_set(len(d), depths=d)[0], "push-up")])
+def test_a_big_first_rep_does_not_make_every_later_rep_cut_short(make, exercise):
+    # One deep first rep (or a big movement getting into position), then a steady set at 60% of its range, still
+    # past the exercise's full range. The first shallower rep is judged against the deep one (cut short); from the
+    # second on, the steady range is the person's typical rep and counts. A real push-up clip counted 1 of 7 when
+    # only full reps made the typical.
+    coach, _ = run(make([1.0] + [0.6] * 5), exercise)
+    assert (coach.rep_count, coach.partial_count) == (5, 1)
+    assert coach.reports[1].rep.reason == "cut short"
+    # a single rep cut short among full ones stays cut short, and so does a second one in a row
+    coach, _ = run(make([1, 1, 1, 0.35, 0.35, 1]), exercise)
+    assert (coach.rep_count, coach.partial_count) == (4, 2)
+    assert [r.rep.partial for r in coach.reports] == [False, False, False, True, True, False]
 
 
 def test_no_reps_from_walking_or_fidgeting():

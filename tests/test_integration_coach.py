@@ -38,8 +38,11 @@ def test_rep_counts_over_all_counted_clips(rep_results):
 
 def test_rep_counts_per_source_and_seen_differently(rep_results):
     """Every collection of clips (other people, cameras, places) is scored on its own; the same clips mirrored
-    give the same counts, and at half the frame rate nearly all (measured: mirrored 29 of 29 the same; half the
-    rate 27 of 29: a 46-frame clip, and one rep of 22 at the two-thirds-of-typical limit)."""
+    give the same counts, and at half the frame rate or filmed by a camera tilted 10 degrees most (measured:
+    mirrored 29 of 29 the same; half the rate 27 of 29: a 46-frame clip, and one rep of 22 at the
+    two-thirds-of-typical limit; tilted clockwise 27 of 29, anticlockwise 25: measured against the picture's
+    vertical, a push-up's chest travels less far, a sit-up leaves its posture range, a pull-up's hips seem to move
+    and a curl's last short rep looks full; a curl's rep sits at the two-thirds limit, a crunch's at its full range)."""
     per = rep_results["per_source"]
     assert {"workouttracker", "chauhan08__Fitness", "kaiakol__computervision"} <= set(per)
     assert sum(s["clips"] for s in per.values()) == rep_results["per_exercise"]["all"]["clips"]
@@ -47,6 +50,8 @@ def test_rep_counts_per_source_and_seen_differently(rep_results):
     seen = rep_results["seen_differently"]
     assert seen["mirrored"]["same"] >= 0.96, seen
     assert seen["half_rate"]["same"] >= 0.85 and seen["half_rate"]["exact"] >= 0.8, seen
+    for k in ("tilted_cw", "tilted_ccw"):
+        assert seen[k]["same"] >= 0.8 and seen[k]["exact"] >= 0.75, seen
 
 
 def test_no_reps_no_cues_when_not_exercising(rep_results):

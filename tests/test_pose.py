@@ -100,6 +100,28 @@ def test_every_other_frame_is_the_same_movement_at_half_the_frame_rate():
             seq.every(bad)
 
 
+def test_a_rolled_camera_turns_the_picture_about_its_centre_and_the_world_alike():
+    seq = _random_sequence()  # 640 x 480
+    r = seq.rolled(90)
+    # a quarter turn clockwise on screen (y down): a point right of centre moves below it, in pixels
+    px = (seq.image_xy - 0.5) * [640, 480]
+    rx = (r.image_xy - 0.5) * [640, 480]
+    np.testing.assert_allclose(rx[..., 0], -px[..., 1], atol=1e-3)
+    np.testing.assert_allclose(rx[..., 1], px[..., 0], atol=1e-3)
+    np.testing.assert_allclose(r.world_xyz[..., 0], -seq.world_xyz[..., 1], atol=1e-6)
+    np.testing.assert_allclose(r.world_xyz[..., 1], seq.world_xyz[..., 0], atol=1e-6)
+    np.testing.assert_array_equal(r.world_xyz[..., 2], seq.world_xyz[..., 2])  # depth unchanged
+    # lengths between landmarks are kept, in the world and in pixels; turning back is the identity
+    for a, b in ((px, rx), (seq.world_xyz, r.world_xyz)):
+        np.testing.assert_allclose(np.linalg.norm(b[:, 11] - b[:, 15], axis=-1),
+                                   np.linalg.norm(a[:, 11] - a[:, 15], axis=-1), atol=1e-3)
+    back = seq.rolled(10).rolled(-10)
+    np.testing.assert_allclose(back.image_xy, seq.image_xy, atol=1e-5)
+    np.testing.assert_allclose(back.world_xyz, seq.world_xyz, atol=1e-5)
+    assert r.present.tolist() == seq.present.tolist() and r.t_s.tolist() == seq.t_s.tolist()
+    np.testing.assert_array_equal(r.visibility, seq.visibility)
+
+
 def test_blank_frames_mean_nobody_in_frame(pose_estimator_factory):
     est = pose_estimator_factory()
     blank = np.full((240, 320, 3), 127, np.uint8)
