@@ -245,8 +245,8 @@ def test_partial_rep_reported_as_partial_not_counted():
 def test_a_big_first_rep_does_not_make_every_later_rep_cut_short(make, exercise):
     # One deep first rep (or a big movement getting into position), then a steady set at 60% of its range, still
     # past the exercise's full range. The first shallower rep is judged against the deep one (cut short); from the
-    # second on, the steady range is the person's typical rep and counts. A real push-up clip counted 1 of 7 when
-    # only full reps made the typical.
+    # second on, the steady range is the person's typical rep and counts. A real push-up clip of 7 reps, with the
+    # picture turned 5 degrees, counted 1 when only full reps made the typical.
     coach, _ = run(make([1.0] + [0.6] * 5), exercise)
     assert (coach.rep_count, coach.partial_count) == (5, 1)
     assert coach.reports[1].rep.reason == "cut short"
