@@ -124,10 +124,10 @@ def cached_landmarks(video: Path, pose_model: Path | None = None, progress: bool
     """Landmarks of ``video`` from the cache, extracting (and caching) them on first use."""
     from coach.landmarks import extract_landmarks
 
-    from coach.pose import DEFAULT_CONFIDENCE, DEFAULT_TRACKING
+    from coach.pose import DEFAULT_CONFIDENCE, DEFAULT_TRACKING, FAR_VERSION
 
     model = Path(pose_model or default_pose_model())
-    key = f"{digest(Path(video))}-{digest(model)}-c{DEFAULT_CONFIDENCE:g}-t{DEFAULT_TRACKING:g}"
+    key = f"{digest(Path(video))}-{digest(model)}-c{DEFAULT_CONFIDENCE:g}-t{DEFAULT_TRACKING:g}-f{FAR_VERSION}"
     path = cache_dir() / "landmarks" / f"{Path(video).stem}-{key}.npz"
     if path.is_file():
         try:
