@@ -45,10 +45,11 @@ _REQUIRED_MEMBERS = {"pose_detector.tflite", "pose_landmarks_detector.tflite"}
 # picture's long side in turn. A pose found in a crop counts only when it is small (under FAR_BELOW of the
 # picture's long side), its limbs are seen clearly (FAR_MIN_VISIBILITY), and a small person has been seen in that
 # place on every frame for FAR_CONFIRM_S. A body at the usual size in a crop is a body cut by the crop's edges; on
-# the clips as recorded, the crops also found poses on 1-6 frames of 13 clips, nearly all landmarks scattered over
-# a big, half-seen body or over nothing (looked at frame by frame): their limbs' visibility was 0.09-0.53 where the
-# small people of the shrunk clips were seen at 0.72-0.99, and they came and went from frame to frame. Nothing
-# changes on a frame where the first landmarker finds someone, and a big person lost for a moment is left to it.
+# the clips as recorded, the crops also found small poses on 1-6 frames of 12 clips, most of them landmarks
+# scattered over a big, half-seen body or over nothing (7 of the 10 looked at), with limbs' visibility 0.16-0.51
+# where the small people of the shrunk clips were seen at 0.72-0.99, and coming and going from frame to frame.
+# Nothing changes on a frame where the first landmarker finds someone, and a big person lost for a moment is left
+# to it.
 FAR_BELOW = 0.25  # "small": the landmarks span less than this share of the picture's long side
 FAR_WIDTH = 3.0  # the crop around a small person, in their sizes: room for arms overhead and a step aside
 FAR_MARGIN = 0.15  # the crop is held still while the person stays this far (of its side) inside every edge
