@@ -19,22 +19,11 @@ import time
 import numpy as np
 
 from coach.datasets import cached_landmarks, rep_count_clips
+from coach.evaluate import farther
 from coach.pose import PoseEstimator
 from coach.session import replay
 from coach.types import PoseSequence
 from coach.video import VideoFileSource
-
-
-def farther(image: np.ndarray, scale: float) -> np.ndarray:
-    """The picture shrunk by ``scale`` in the middle of a blurred copy of itself, at the same size."""
-    import cv2
-
-    h, w = image.shape[:2]
-    small = cv2.resize(image, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
-    out = cv2.resize(cv2.GaussianBlur(image, (0, 0), 25), (w, h))
-    y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
-    out[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
-    return out
 
 
 def landmarks(frames: list, fps: float, size: tuple[int, int], search: bool) -> tuple[PoseSequence, float]:

@@ -52,6 +52,20 @@ SEEN_LABELS = {"mirrored": "mirrored (a selfie camera)", "half_rate": "half the 
                "tilted_ccw": "picture tilted 10° anticlockwise"}
 
 
+def farther(image: np.ndarray, scale: float) -> np.ndarray:
+    """The picture as a camera farther away would give it: shrunk by ``scale`` in the middle of a blurred copy of
+    itself (the room around a smaller picture), at the same size. Used to test and benchmark the pose estimator
+    on a person far from the camera."""
+    import cv2
+
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
+    out = cv2.resize(cv2.GaussianBlur(image, (0, 0), 25), (w, h))
+    y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
+    out[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+    return out
+
+
 def _collection(path: Path, root: Path) -> str:
     """The collection a clip comes from: ``workouttracker``, or the source folder under ``more_exercises``."""
     parts = path.relative_to(root).parts

@@ -173,19 +173,14 @@ def test_a_person_far_from_the_camera_is_found_and_counted(data_dir, pose_estima
     the pose model alone does not find the small person for the first second, and a rep is lost; with the far
     search they are found on nearly every frame and both reps are counted, as by eye. As recorded, the search
     changes no landmark."""
-    import cv2
-
+    from coach.evaluate import farther
     from coach.session import replay
     from coach.video import VideoFileSource
 
-    near, far = [], []
-    for f in VideoFileSource(data_dir / "more_exercises/kaiakol__computervision/jumpingjack_correct_001.mp4"):
-        h, w = f.image.shape[:2]
-        small = cv2.resize(f.image, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-        shrunk = cv2.resize(cv2.GaussianBlur(f.image, (0, 0), 25), (w, h))
-        shrunk[h // 4:h // 4 + h // 2, w // 4:w // 4 + w // 2] = small
-        near.append((f.image, f.t_s))
-        far.append((shrunk, f.t_s))
+    src = VideoFileSource(data_dir / "more_exercises/kaiakol__computervision/jumpingjack_correct_001.mp4")
+    w, h = src.info.width, src.info.height
+    near = [(f.image, f.t_s) for f in src]
+    far = [(farther(im, 0.5), t) for im, t in near]
 
     def run(frames, search):
         est = pose_estimator_factory(far_search=search)
