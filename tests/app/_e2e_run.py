@@ -38,13 +38,25 @@ def shot(page, path: Path) -> None:
     page.set_viewport_size(size)
 
 
+#: what a page shows, read from the DOM in one go (a locator would wait up to its timeout for an element a
+#: fragment's re-render just replaced): {"metrics": {label: value}, "alerts": [text], "setup": bool}
+PAGE_STATE_JS = """() => {
+    const metrics = {};
+    for (const m of document.querySelectorAll('[data-testid=stMetric]')) {
+        const l = m.querySelector('[data-testid=stMetricLabel]'), v = m.querySelector('[data-testid=stMetricValue]');
+        if (l && v && !(l.innerText.trim() in metrics)) metrics[l.innerText.trim()] = v.innerText.trim();
+    }
+    const alerts = [];
+    for (const k of ['stAlertContentSuccess', 'stAlertContentError', 'stAlertContentInfo'])
+        for (const e of document.querySelectorAll(`[data-testid=${k}]`)) alerts.push(e.innerText.trim());
+    const heads = Array.from(document.querySelectorAll('h1, h2, h3')).map(h => h.innerText.trim());
+    return {metrics, alerts, setup: heads.some(h => h.startsWith('Camera setup'))};
+}"""
+
+
 def metric(page, label: str) -> str | None:
-    """The value of the st.metric with this label (None when absent)."""
-    loc = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").filter(
-        has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
-    if loc.count() == 0:
-        return None
-    return loc.first.get_by_test_id("stMetricValue").inner_text().strip()
+    """The value of the first st.metric with this label (None when absent)."""
+    return page.evaluate(PAGE_STATE_JS)["metrics"].get(label)
 
 
 def wait_for(fn, timeout: float, every: float = 0.5, what: str = "condition"):
@@ -72,8 +84,9 @@ def grid_rows(page, key_testid: str = "stDataFrame") -> int:
 
 
 def grid_text(loc) -> str:
-    """The cell texts of a dataframe (its accessible grid; the visible one is a canvas)."""
-    return " | ".join(c.text_content() or "" for c in loc.locator("[role=gridcell]").all())
+    """The cell texts of a dataframe (its accessible grid; the visible one is a canvas), read in one go."""
+    return loc.evaluate("g => Array.from(g.querySelectorAll('[role=gridcell]')).map(c => c.textContent || '')"
+                        ".join(' | ')")
 
 
 def run_live(page, url: str, res: dict, shots: Path) -> None:
@@ -90,15 +103,17 @@ def run_live(page, url: str, res: dict, shots: Path) -> None:
     t0 = time.monotonic()
     seen, cue_texts, max_reps = [], set(), 0
     setup_seen = False
+    timeline: list = []
 
     def three_reps():
         nonlocal max_reps, setup_seen
-        reps = metric(page, "Reps")
-        if page.get_by_text("Camera setup").count():
-            setup_seen = True
-        for kind in ("stAlertContentSuccess", "stAlertContentError", "stAlertContentInfo"):
-            for el in page.get_by_test_id(kind).all():
-                cue_texts.add(el.inner_text().strip())
+        t1 = time.monotonic()
+        state = page.evaluate(PAGE_STATE_JS)  # one read of the DOM: nothing here waits for an element
+        timeline.append((round(t1 - t0, 1), round(time.monotonic() - t1, 2), state["metrics"].get("Reps"),
+                         state["setup"], len(state["alerts"])))
+        setup_seen = setup_seen or state["setup"]
+        cue_texts.update(state["alerts"])
+        reps = state["metrics"].get("Reps")
         if reps is not None and reps.isdigit():
             max_reps = max(max_reps, int(reps))
             seen.append((round(time.monotonic() - t0, 1), int(reps)))
@@ -126,6 +141,7 @@ def run_live(page, url: str, res: dict, shots: Path) -> None:
     res["live_sets_table"] = grid_text(page.get_by_test_id("stDataFrame").last)
     res["live_rep_counts_seen"] = seen[-20:]
     res["live_setup_seen"] = setup_seen
+    res["live_timeline"] = timeline[-60:]  # (s after Start, s the read took, Reps, setup shown, alerts)
     res["live_speech"] = page.evaluate("() => window.__coachSpeechCalls || []")
     res["live_spoken_log"] = page.evaluate("() => window.__coachSpokenLog || []")
     shot(page, shots / "live_rest.png")
