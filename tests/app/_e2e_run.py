@@ -101,26 +101,22 @@ def run_live(page, url: str, res: dict, shots: Path) -> None:
     webrtc = page.frame_locator("iframe[title*='streamlit_webrtc']")
     webrtc.get_by_role("button", name="Start camera").click()
     t0 = time.monotonic()
-    seen, cue_texts, max_reps = [], set(), 0
-    setup_seen = False
-    timeline: list = []
+    cue_texts: set = set()
+    timeline: list = []  # per read: (s after Start, s the read took, Reps shown, setup shown, alerts shown)
 
     def three_reps():
-        nonlocal max_reps, setup_seen
         t1 = time.monotonic()
         state = page.evaluate(PAGE_STATE_JS)  # one read of the DOM: nothing here waits for an element
-        timeline.append((round(t1 - t0, 1), round(time.monotonic() - t1, 2), state["metrics"].get("Reps"),
-                         state["setup"], len(state["alerts"])))
-        setup_seen = setup_seen or state["setup"]
-        cue_texts.update(state["alerts"])
         reps = state["metrics"].get("Reps")
-        if reps is not None and reps.isdigit():
-            max_reps = max(max_reps, int(reps))
-            seen.append((round(time.monotonic() - t0, 1), int(reps)))
-        return reps is not None and reps.isdigit() and int(reps) >= 3
+        reps = int(reps) if reps is not None and reps.isdigit() else None
+        timeline.append((round(t1 - t0, 1), round(time.monotonic() - t1, 2), reps, state["setup"],
+                         len(state["alerts"])))
+        cue_texts.update(state["alerts"])
+        return reps is not None and reps >= 3
 
     wait_for(three_reps, LIVE_TIMEOUT_S, what="the Live page to count 3 reps")
-    res["live_reps_when_three"] = max_reps
+    counts = [(t, r) for t, _, r, _, _ in timeline if r is not None]
+    res["live_reps_when_three"] = max(r for _, r in counts)
     time.sleep(0.6)
     res["live_cue_box"] = sorted(cue_texts)
     shot(page, shots / "live_counting.png")
@@ -139,9 +135,9 @@ def run_live(page, url: str, res: dict, shots: Path) -> None:
     wait_for(lambda: page.get_by_text("Sets this session").count() > 0, 60, what="the set to be listed")
     wait_for(lambda: "yes" in grid_text(page.get_by_test_id("stDataFrame").last), 60, what="the set to be saved")
     res["live_sets_table"] = grid_text(page.get_by_test_id("stDataFrame").last)
-    res["live_rep_counts_seen"] = seen[-20:]
-    res["live_setup_seen"] = setup_seen
-    res["live_timeline"] = timeline[-60:]  # (s after Start, s the read took, Reps, setup shown, alerts)
+    res["live_rep_counts_seen"] = counts[-20:]
+    res["live_setup_seen"] = any(setup for _, _, _, setup, _ in timeline)
+    res["live_timeline"] = timeline[-60:]
     res["live_speech"] = page.evaluate("() => window.__coachSpeechCalls || []")
     res["live_spoken_log"] = page.evaluate("() => window.__coachSpokenLog || []")
     shot(page, shots / "live_rest.png")
