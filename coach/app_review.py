@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,11 @@ def save_upload(name: str, data: bytes, folder: Path) -> Path:
 
 @dataclass
 class Review:
-    """One analysed video kept for the page: the result, its working folder and the history session id."""
+    """One analysed video kept for the page: the result, its working folder and the history session id.
+
+    The folder goes with the review: when the page replaces it (:meth:`cleanup`), when Streamlit drops the browser
+    session that held it (the review is garbage), or when the server stops (``weakref.finalize`` runs at exit).
+    Without that, every visitor's last review stayed in the temporary folder for good."""
 
     name: str
     result: object  # coach.analyze.AnalysisResult
@@ -58,8 +63,11 @@ class Review:
     session_id: int | None = None
     kept_video: bool = False
 
+    def __post_init__(self) -> None:
+        self._remove = weakref.finalize(self, shutil.rmtree, str(self.work_dir), True)
+
     def cleanup(self) -> None:
-        shutil.rmtree(self.work_dir, ignore_errors=True)
+        self._remove()
 
 
 def analyse(video: Path, name: str, exercise: str = "auto", progress=None) -> Review:

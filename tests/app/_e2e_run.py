@@ -224,8 +224,10 @@ def main() -> int:
     # a still lead-in while the connection comes up and a still tail after the last rep (before the file loops)
     res["mjpeg"] = clip_to_mjpeg(args.live_clip, work / "camera.mjpeg", head_s=4.0, tail_s=14.0)
     home = work / "home"
+    server_tmp = work / "server-tmp"  # the server's temporary folder: empty again once it has stopped
+    server_tmp.mkdir(exist_ok=True)
     env = dict(os.environ, COACH_HOME=str(home), COACH_DB=str(home / "history.sqlite"),
-               COACH_CACHE=str(work / "cache"), HOME=str(work), PYTHONUNBUFFERED="1")
+               COACH_CACHE=str(work / "cache"), HOME=str(work), PYTHONUNBUFFERED="1", TMPDIR=str(server_tmp))
     env.pop("COACH_RTC_CONFIG", None)
     try:
         with streamlit_server(env, work / "streamlit.log") as url:
@@ -259,6 +261,7 @@ def main() -> int:
     except Exception as e:
         res["fatal"] = f"{type(e).__name__}: {e}"
         res["trace"] = traceback.format_exc()[-3000:]
+    res["server_tmp_left"] = sorted(p.name for p in server_tmp.iterdir())
     log = work / "streamlit.log"
     if log.exists():
         res["server_log_tail"] = log.read_text(errors="replace")[-4000:]

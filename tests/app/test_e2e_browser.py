@@ -146,3 +146,8 @@ def test_screenshots_of_every_page(e2e, artifacts_dir):
 def test_nothing_left_the_machine(e2e):
     assert e2e["failed_requests"] == [], "the page tried to reach outside servers"
     assert not e2e.get("page_errors"), e2e.get("page_errors")
+
+
+def test_the_server_leaves_no_working_files_behind(e2e):
+    # the review's working folder (annotated video, exports) and the uploads go once the server has stopped
+    assert e2e["server_tmp_left"] == [], f"left in the server's temporary folder: {e2e['server_tmp_left']}"

@@ -230,6 +230,28 @@ def test_review_of_a_demo_clip(app_env, data_dir, monkeypatch):
     assert s[0]["source"] == "jumpingjack_correct_007.mp4"
 
 
+
+def test_a_reviews_working_folder_goes_with_the_review(tmp_path):
+    import gc
+
+    from coach.app_review import Review
+
+    def folder(name):
+        d = tmp_path / name
+        (d / "out").mkdir(parents=True)
+        (d / "out" / "annotated.mp4").write_bytes(b"video")
+        return d
+
+    replaced, dropped = folder("replaced"), folder("dropped")
+    r = Review("a.mp4", None, replaced)
+    r.cleanup()  # the page analysed another video
+    assert not replaced.exists()
+    r.cleanup()  # twice is harmless
+    r = Review("b.mp4", None, dropped)
+    del r  # Streamlit dropped the browser session that held it
+    gc.collect()
+    assert not dropped.exists()
+
 # -- History ---------------------------------------------------------------------------------------------------------
 def _rep(i, faults=()):
     return {"index": i, "start_s": i, "turn_s": i + 0.5, "end_s": i + 1, "partial": False, "partial_reason": None,
