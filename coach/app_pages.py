@@ -477,21 +477,29 @@ def review_page(ctx: AppContext | None = None) -> None:
     options = ["Upload a video", "Demo clip"] if demos else ["Upload a video"]
     source = st.radio("Video", options, horizontal=True, key="review_source") if demos else options[0]
     upload, demo = None, None
-    if source == "Upload a video":
-        upload = st.file_uploader("Video file", type=UPLOAD_TYPES, key="review_upload",
-                                  help=f"MP4, MOV, AVI, WebM... up to {MAX_UPLOAD_MB} MB. Film the whole body, side-on "
-                                       f"for most exercises.")
-    else:
-        demo = st.selectbox("Demo clip", list(demos), key="review_demo")
-    c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
-    exercise = c1.selectbox("Exercise", _exercise_options(cat), format_func=_exercise_label(cat),
-                            key="review_exercise")
-    keep = c2.checkbox("Keep the annotated video in the history", key="review_keep",
-                       help="Off: only landmarks and results are saved. On: a copy of the annotated video is kept too.")
-    who = (f" The results are saved to the history of **{ctx.profile.name}** (choose the person in the sidebar)."
-           if ctx.profile else " The results will not be saved: the history cannot be opened (see the sidebar).")
-    st.caption("Analysis runs on this computer and takes about as long as the video." + who)
-    if st.button("Analyse", type="primary", key="review_run"):
+    # A form: the choices reach the server with the press of Analyse, in one run, and its button is disabled
+    # while a file is still uploading. With a plain button, a press during the upload (the file shows as soon as
+    # it starts) ran without the file: "choose a video file first" flashed, went with the rerun the finished
+    # upload brought, and nothing happened. A phone video over a home connection uploads for a minute.
+    with st.form("review_form", border=False, enter_to_submit=False):
+        if source == "Upload a video":
+            upload = st.file_uploader("Video file", type=UPLOAD_TYPES, key="review_upload",
+                                      help=f"MP4, MOV, AVI, WebM... up to {MAX_UPLOAD_MB} MB. Film the whole body, "
+                                           f"side-on for most exercises.")
+        else:
+            demo = st.selectbox("Demo clip", list(demos), key="review_demo")
+        c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
+        exercise = c1.selectbox("Exercise", _exercise_options(cat), format_func=_exercise_label(cat),
+                                key="review_exercise")
+        keep = c2.checkbox("Keep the annotated video in the history", key="review_keep",
+                           help="Off: only landmarks and results are saved. On: a copy of the annotated video is "
+                                "kept too.")
+        who = (f" The results are saved to the history of **{ctx.profile.name}** (choose the person in the "
+               f"sidebar)." if ctx.profile else
+               " The results will not be saved: the history cannot be opened (see the sidebar).")
+        st.caption("Analysis runs on this computer and takes about as long as the video." + who)
+        run = st.form_submit_button("Analyse", type="primary", key="review_run")
+    if run:
         _run_review(ctx, upload, demo and demos[demo], exercise, keep)
     review = st.session_state.get("review")
     if review is not None:
@@ -813,13 +821,16 @@ def teach_page(ctx: AppContext | None = None) -> None:
              "done your way). It learns how the movement looks, then counts and coaches it like the built-in ones.")
     st.caption("Tips: 2 to 5 videos, 5 or more clean reps each, filmed from the view you will train in, whole body "
                "in view. Training takes a few minutes on this computer. " + PRIVACY)
-    name = st.text_input("Exercise name", key="teach_name", placeholder="e.g. Goblet squat", max_chars=40)
-    bases = [None, *sorted(cat, key=lambda k: cat[k].name.lower())]
-    base = st.selectbox("Is it a variant of a known exercise?", bases, key="teach_base",
-                        format_func=lambda b: "No: find the rep movement in the videos" if b is None
-                        else f"Yes: like {cat[b].name} (same rep counting and fault checks)")
-    files = st.file_uploader("Videos of good reps", type=UPLOAD_TYPES, accept_multiple_files=True, key="teach_files")
-    if st.button("Teach", type="primary", key="teach_run"):
+    with st.form("teach_form", border=False, enter_to_submit=False):  # one run with the press: see review_page
+        name = st.text_input("Exercise name", key="teach_name", placeholder="e.g. Goblet squat", max_chars=40)
+        bases = [None, *sorted(cat, key=lambda k: cat[k].name.lower())]
+        base = st.selectbox("Is it a variant of a known exercise?", bases, key="teach_base",
+                            format_func=lambda b: "No: find the rep movement in the videos" if b is None
+                            else f"Yes: like {cat[b].name} (same rep counting and fault checks)")
+        files = st.file_uploader("Videos of good reps", type=UPLOAD_TYPES, accept_multiple_files=True,
+                                 key="teach_files")
+        run = st.form_submit_button("Teach", type="primary", key="teach_run")
+    if run:
         _run_teach(name, base, files or [])
     from coach.exercises import load_catalogue
 

@@ -146,15 +146,38 @@ def run_live(page, url: str, res: dict, shots: Path) -> None:
 
 
 def run_review(page, url: str, clip: Path, res: dict, shots: Path) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     goto_page(page, "Review")
     page.get_by_role("heading", name="Review a recorded video").wait_for(timeout=60_000)
     radio = page.get_by_test_id("stRadio")
     if radio.count():
         radio.first.locator("label", has_text="Upload a video").click()
-    page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(clip))
-    page.get_by_test_id("stFileUploader").get_by_text(clip.name).wait_for(timeout=60_000)
-    shot(page, shots / "review_upload.png")
-    page.get_by_role("button", name="Analyse").click()
+    # The upload is slowed to about 3 s (a phone video over a home connection takes longer still) and Analyse is
+    # pressed as soon as the file shows: a press during the upload must analyse the file once it is in. With a
+    # plain button it ran without the file ("choose a video file first" flashed, gone with the rerun the finished
+    # upload brought) and nothing happened.
+    cdp = page.context.new_cdp_session(page)
+    rate = max(clip.stat().st_size / 3.0, 50_000.0)  # bytes per second
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                  "uploadThroughput": rate})
+    try:
+        page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(clip))
+        page.get_by_test_id("stFileUploader").get_by_text(clip.name).wait_for(timeout=60_000)
+        button = page.get_by_role("button", name="Analyse")
+        res["review_analyse_enabled_during_upload"] = button.is_enabled()
+        t0 = time.monotonic()
+        button.click()  # Playwright waits for the button to be enabled
+        res["review_press_waited_s"] = round(time.monotonic() - t0, 2)
+    finally:
+        cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                      "uploadThroughput": -1})
+    try:
+        page.get_by_text(re.compile(r"^Analysing |^Downloads$")).first.wait_for(timeout=30_000)
+    except PlaywrightTimeout:
+        res["review_errors_after_press"] = page.evaluate(
+            "() => Array.from(document.querySelectorAll('[data-testid=stAlertContentError]')).map(e => e.innerText)")
+        raise AssertionError("Analyse pressed during the upload did nothing: no analysis began in 30 s") from None
     page.get_by_text("Downloads").wait_for(timeout=REVIEW_TIMEOUT_S * 1000)
     time.sleep(1.5)
     res["review_errors"] = [e.inner_text() for e in page.get_by_test_id("stAlertContentError").all()]

@@ -191,7 +191,6 @@ def test_review_of_a_broken_video_is_one_error_line(app_env, tmp_path):
     at = page("review_page")
     at.run()
     at.file_uploader(key="review_upload").set_value(("client.mp4", data, "video/mp4"))
-    at.run()
     at.button(key="review_run").click().run()
     no_exception(at)
     errors = texts(at, "error")
@@ -319,8 +318,7 @@ def _teach_with(at: AppTest, tmp_path) -> None:
     at.text_input(key="teach_name").set_value("Goblet squat")
     data = write_garbage_video(tmp_path / "good1.mp4").read_bytes()
     at.file_uploader(key="teach_files").set_value([("good1.mp4", data, "video/mp4"), ("good2.mp4", data, "video/mp4")])
-    at.run()
-    at.button(key="teach_run").click().run()
+    at.button(key="teach_run").click().run()  # a form: the choices go with the press
 
 
 def test_teach_when_the_teaching_module_is_missing(app_env, tmp_path, monkeypatch):
@@ -377,7 +375,6 @@ def test_teach_a_new_exercise_then_coach_it(app_env, data_dir, monkeypatch):
     at.run()
     at.text_input(key="teach_name").set_value("Star jump")
     at.file_uploader(key="teach_files").set_value([(p.name, p.read_bytes(), "video/mp4") for p in clips])
-    at.run()
     at.button(key="teach_run").click()
     at.run(timeout=600)
     no_exception(at)
