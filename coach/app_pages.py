@@ -559,7 +559,8 @@ def _run_review(ctx: AppContext, upload, demo_path: Path | None, exercise: str, 
 
 
 def _show_review(review, catalogue: dict) -> None:
-    from coach.app_review import DOWNLOADS, deviation_figure, rep_rows, set_notes, signal_figure, summary_figures
+    from coach.app_review import (DOWNLOADS, deviation_figure, rep_rows, set_notes, signal_figure, summary_figures,
+                                  video_columns)
 
     res = review.result
     s = res.summary
@@ -580,7 +581,7 @@ def _show_review(review, catalogue: dict) -> None:
     if s.get("exercise") is None:
         st.warning("No rep of a known exercise was recognised: choose the exercise above and press Analyse again.")
     video = res.files.get("annotated_video")
-    left, right = st.columns([3, 2])
+    left, right = st.columns(video_columns(s))
     with left:
         if video is not None and video.is_file():
             st.video(video.read_bytes(), format="video/mp4")

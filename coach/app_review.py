@@ -148,6 +148,14 @@ def _round(v, nd):
     return round(f, nd) if np.isfinite(f) else None
 
 
+def video_columns(summary: dict) -> list[int]:
+    """Widths of the report's video column and notes column: a phone video filmed upright gets a narrower column,
+    so that it fits on a laptop's screen (at the landscape width it would stand about 1,000 px tall)."""
+    v = summary.get("video") or {}
+    w, h = v.get("width") or 0, v.get("height") or 0
+    return [1, 2] if h > w > 0 else [3, 2]
+
+
 def summary_figures(summary: dict) -> list[tuple[str, str]]:
     """The headline numbers: (label, value)."""
     s = summary

@@ -220,6 +220,7 @@ def test_review_of_a_demo_clip(app_env, data_dir, monkeypatch):
     assert any(c.startswith("Range (") for c in reps.columns)
     assert len(at.image) == 2  # the signal plot and the deviation plot
     assert len(at.get("video")) == 1
+    assert [round(c.weight, 2) for c in at.columns if c.get("video")] == [0.6]  # landscape: the wide column
     labels = [b.label for b in at.download_button]
     assert {"Annotated video (MP4)", "Reps (CSV)", "Summary (JSON)", "OpenSim markers (.trc)",
             "OpenSim joint angles (.mot)"} <= set(labels)
@@ -229,6 +230,14 @@ def test_review_of_a_demo_clip(app_env, data_dir, monkeypatch):
     assert s[0]["source"] == "jumpingjack_correct_007.mp4"
 
 
+
+def test_a_phone_video_filmed_upright_gets_a_narrower_column():
+    from coach.app_review import video_columns
+
+    assert video_columns({"video": {"width": 720, "height": 1280}}) == [1, 2]
+    assert video_columns({"video": {"width": 1280, "height": 720}}) == [3, 2]
+    assert video_columns({"video": {"width": 720, "height": 720}}) == [3, 2]
+    assert video_columns({}) == [3, 2]  # an older summary without the size
 
 def test_a_reviews_working_folder_goes_with_the_review(tmp_path):
     import gc
