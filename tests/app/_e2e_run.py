@@ -158,9 +158,12 @@ def run_review(page, url: str, clip: Path, res: dict, shots: Path) -> None:
     # plain button it ran without the file ("choose a video file first" flashed, gone with the rerun the finished
     # upload brought) and nothing happened.
     cdp = page.context.new_cdp_session(page)
-    rate = max(clip.stat().st_size / 3.0, 50_000.0)  # bytes per second
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
-                                                  "uploadThroughput": rate})
+
+    def upload_rate(bytes_per_s: float) -> None:  # -1: no limit
+        cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                      "uploadThroughput": bytes_per_s})
+
+    upload_rate(max(clip.stat().st_size / 3.0, 50_000.0))
     try:
         page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(clip))
         page.get_by_test_id("stFileUploader").get_by_text(clip.name).wait_for(timeout=60_000)
@@ -170,13 +173,11 @@ def run_review(page, url: str, clip: Path, res: dict, shots: Path) -> None:
         button.click()  # Playwright waits for the button to be enabled
         res["review_press_waited_s"] = round(time.monotonic() - t0, 2)
     finally:
-        cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
-                                                      "uploadThroughput": -1})
+        upload_rate(-1)
     try:
         page.get_by_text(re.compile(r"^Analysing |^Downloads$")).first.wait_for(timeout=30_000)
     except PlaywrightTimeout:
-        res["review_errors_after_press"] = page.evaluate(
-            "() => Array.from(document.querySelectorAll('[data-testid=stAlertContentError]')).map(e => e.innerText)")
+        res["review_alerts_after_press"] = page.evaluate(PAGE_STATE_JS)["alerts"]
         raise AssertionError("Analyse pressed during the upload did nothing: no analysis began in 30 s") from None
     page.get_by_text("Downloads").wait_for(timeout=REVIEW_TIMEOUT_S * 1000)
     time.sleep(1.5)

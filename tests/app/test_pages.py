@@ -230,7 +230,6 @@ def test_review_of_a_demo_clip(app_env, data_dir, monkeypatch):
     assert s[0]["source"] == "jumpingjack_correct_007.mp4"
 
 
-
 def test_a_phone_video_filmed_upright_gets_a_narrower_column():
     from coach.app_review import video_columns
 
@@ -238,6 +237,7 @@ def test_a_phone_video_filmed_upright_gets_a_narrower_column():
     assert video_columns({"video": {"width": 1280, "height": 720}}) == [3, 2]
     assert video_columns({"video": {"width": 720, "height": 720}}) == [3, 2]
     assert video_columns({}) == [3, 2]  # an older summary without the size
+
 
 def test_a_reviews_working_folder_goes_with_the_review(tmp_path):
     import gc
@@ -259,6 +259,7 @@ def test_a_reviews_working_folder_goes_with_the_review(tmp_path):
     del r  # Streamlit dropped the browser session that held it
     gc.collect()
     assert not dropped.exists()
+
 
 # -- History ---------------------------------------------------------------------------------------------------------
 def _rep(i, faults=()):
