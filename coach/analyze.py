@@ -230,7 +230,7 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
         if write_video:
             renderer = _Renderer(stage / FILES["annotated_video"], src.info.fps, (src.info.width, src.info.height))
             renderer.start()
-        total = len(src) or None
+        total, length = len(src) or None, src.info.duration_s
         if progress is True:
             from tqdm import tqdm
 
@@ -246,8 +246,8 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
                 renderer.put((fr.image, fr.t_s, res.primary, hud_lines(fb), hl))
             if bar is not None:
                 bar.update(1)
-            elif callable(progress) and total and fr.index % 5 == 0:
-                progress(min(fr.index / total, 0.99), f"frame {fr.index} of {total}")
+            elif callable(progress) and length and fr.index % 5 == 0:  # by time: a WebM's frame count is a guess
+                progress(min(fr.t_s / length, 0.99), f"{fr.t_s:.0f} s of {length:.0f} s")
         n_cues = len(coach.cue_log)
         coach.finish()
         if renderer is not None:

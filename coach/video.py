@@ -91,14 +91,15 @@ class VideoFileSource:
                 ok, bgr = cap.read()  # FFmpeg's own logging is off (OPENCV_FFMPEG_LOGLEVEL above)
                 if not ok or bgr is None:
                     break
-                # Frame index / fps is robust for constant-rate video; the container's timestamp is used when
-                # it is sane (variable frame rate phone videos), never going backwards.
-                t = n / fps
-                pos = cap.get(cv2.CAP_PROP_POS_MSEC)
-                if pos and np.isfinite(pos) and pos > 0 and abs(pos / 1000.0 - t) < 2.0:
-                    t = pos / 1000.0
-                if t <= last_t:
-                    t = last_t + 1e-3
+                # The container's timestamp of the frame (seconds from the stream's start), as a player shows it.
+                # Phones record at a variable frame rate (fewer frames in dim light), so the frame index over the
+                # average rate can be seconds off; it only stands in where a timestamp is missing or does not
+                # move forward (a stream without timestamps).
+                pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                if np.isfinite(pos) and pos >= 0.0 and (n == 0 or pos > last_t):
+                    t = pos
+                else:
+                    t = last_t + 1.0 / fps if n else 0.0
                 last_t = t
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
                 if self.max_side and max(rgb.shape[:2]) > self.max_side:
@@ -111,10 +112,13 @@ class VideoFileSource:
             cap.release()
         if n == 0:
             raise VideoReadError(f"{self.path} has no readable frames (corrupt or empty video; re-export it)")
+        # Truncated: fewer frames than declared that also stop short of the declared length. A WebM or MKV
+        # declares no frame count (OpenCV estimates it from the duration at the nominal rate), so a variable
+        # frame rate one (a browser's recording) has fewer frames than "declared", all of its length.
         declared = self.info.frame_count
-        if declared > 10 and n < 0.9 * declared:
-            raise VideoReadError(f"{self.path} ends at frame {n} of {declared} (the file is truncated or "
-                                 f"corrupt; re-export or re-download it)")
+        if declared > 10 and n < 0.9 * declared and last_t + 1.0 / fps < 0.9 * self.info.duration_s:
+            raise VideoReadError(f"{self.path} ends at {last_t:.1f} s of {self.info.duration_s:.1f} s (the file "
+                                 f"is truncated or corrupt; re-export or re-download it)")
 
 
 class CameraSource:

@@ -51,3 +51,48 @@ def test_a_phone_video_filmed_upright_is_read_upright(tmp_path):
     assert img.shape[:2] == (160, 120)  # turned upright: the stored left edge is now the top
     assert img[:20].mean() > 200 and img[40:, :].mean() < 50
     assert [round(f.t_s, 2) for f in frames[:3]] == [0.0, 0.04, 0.08]
+
+
+def _variable_rate_times(fast_s: float, slow_s: float) -> list[float]:
+    """A phone's variable frame rate: 30 fps, then 10 fps (dim light) for the rest."""
+    times = [i / 30 for i in range(round(fast_s * 30))]
+    return times + [fast_s + i / 10 for i in range(round(slow_s * 10))]
+
+
+def test_a_variable_frame_rate_video_keeps_its_timestamps(tmp_path):
+    # 10 s at 30 fps then 10 s at 10 fps: 400 frames over 20 s, 20 fps on average. The frame index over the average
+    # rate put the frame at 10 s at 15 s; the reader gives each frame the time the player shows it at.
+    times = _variable_rate_times(10.0, 10.0)
+    path = tmp_path / "phone.mp4"
+    with AnnotatedVideoWriter(path, 30.0, (64, 48)) as out:
+        for i, t in enumerate(times):
+            out.write(np.full((48, 64, 3), i % 250, np.uint8), t)
+    got = [f.t_s for f in VideoFileSource(path)]
+    assert len(got) == len(times)
+    np.testing.assert_allclose(got, times, atol=1e-3)
+
+
+def test_a_variable_frame_rate_webm_is_read_whole(tmp_path):
+    # A browser's recording (WebM, variable rate) declares no frame count: OpenCV estimates one from the length at
+    # the nominal rate (180 here, for 120 frames). It is not a truncated file.
+    import av
+    from fractions import Fraction
+
+    times = _variable_rate_times(3.0, 3.0)
+    path = tmp_path / "browser.webm"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libvpx-vp9", rate=30)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.codec_context.time_base = Fraction(1, 1000)
+        for i, t in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i % 250, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = round(t * 1000), Fraction(1, 1000)
+            for p in s.encode(frame):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    src = VideoFileSource(path)
+    assert len(src) > 1.2 * len(times)  # the estimate this test is about
+    got = [f.t_s for f in src]
+    assert len(got) == len(times)
+    np.testing.assert_allclose(got, times, atol=2e-3)
