@@ -74,8 +74,14 @@ class AnalysisResult:
             for code, secs in h["fault_s"].items():
                 lines.append(f"  {code}: {secs:.1f} s")
         elif s["exercise"] is not None:
-            lines.append(f"reps: {s['rep_count']} full ({s['good_reps']} good), {s['partial_count']} partial")
+            sets = s.get("sets") or []
+            many = len(sets) > 1
+            lines.append(f"reps: {s['rep_count']} full ({s['good_reps']} good), {s['partial_count']} partial"
+                         + (f", in {len(sets)} sets" if many else ""))
+            heads = {st["reps"][0]: set_line(st) for st in sets} if many else {}
             for r in s["reps"]:
+                if r["index"] in heads:
+                    lines.append(heads[r["index"]])
                 tag = f"partial ({r['partial_reason']})" if r["partial"] else f"quality {r['quality']:3d}"
                 faults = "; ".join(d["evidence"] for d in r["fault_details"]) or "clean"
                 cue = f"  -> {r['cue']}" if r["cue"] else ""
@@ -84,6 +90,17 @@ class AnalysisResult:
             lines.append(f"warning: {w}")
         lines.append(f"outputs in {self.out_dir}/: " + ", ".join(p.name for p in self.files.values()))
         return "\n".join(lines)
+
+
+def set_line(st: dict) -> str:
+    """One set of :meth:`coach.session.Coach.sets` in a line: "set 2 (after 45 s rest): 8 reps, 6 good, ..."."""
+    rest = f" (after {st['rest_before_s']:.0f} s rest)" if st.get("rest_before_s") is not None else ""
+    parts = [f"{st['rep_count']} reps", f"{st['good_reps']} good"]
+    if st.get("mean_duration_s") is not None:
+        parts.append(f"{st['mean_duration_s']:.1f} s per rep")
+    if st.get("velocity_loss_pct") is not None:
+        parts.append(f"velocity loss {st['velocity_loss_pct']:.0f}%")
+    return f"set {st['index']}{rest}: " + ", ".join(parts)
 
 
 def _staging_dir(out_dir: Path) -> Path:
@@ -340,7 +357,7 @@ def build_summary(seq: PoseSequence, coach: Coach, info, pose_model: Path, num_p
     from coach import __version__
 
     ex = coach.exercise
-    reps = [r.to_dict() for r in coach.reports]
+    reps = coach.rep_dicts()
     not_counted = [{"turn_s": round(r.turn_s, 3), "reason": "not in the exercise's position" if why == "posture"
                     else why} for r, why in coach.rejected]
     if ex is not None and not_counted:
@@ -362,6 +379,7 @@ def build_summary(seq: PoseSequence, coach: Coach, info, pose_model: Path, num_p
         "rep_count": set_summary["rep_count"], "partial_count": set_summary["partial_count"],
         "good_reps": set_summary["good_reps"],
         "set": {k: v for k, v in set_summary.items() if k != "hold"},
+        "sets": coach.sets(),
         "reps": reps,
         "not_counted": not_counted,
         "hold": set_summary["hold"],
@@ -386,12 +404,17 @@ def _model_info(coach: Coach) -> dict | None:
             "path": str(m.path) if m.path else None}
 
 
+_METRIC_COLUMNS = ["duration_s", "eccentric_s", "concentric_s", "rom", "concentric_velocity_m_s",
+                   "peak_velocity_m_s"]
+# New columns go at the end: a script that reads the columns by position still works.
 REPS_CSV_COLUMNS = ["index", "start_s", "turn_s", "end_s", "partial", "partial_reason", "quality", "faults", "cue",
-                    "evidence", "duration_s", "eccentric_s", "concentric_s", "rom", "concentric_velocity_m_s",
-                    "peak_velocity_m_s"]
+                    "evidence", *_METRIC_COLUMNS, "set"]
 
 
 def _write_reps_csv(path: Path, reps: list[dict]) -> None:
+    def cell(v):
+        return "" if v is None else v
+
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(REPS_CSV_COLUMNS)
@@ -400,4 +423,4 @@ def _write_reps_csv(path: Path, reps: list[dict]) -> None:
             w.writerow([r["index"], r["start_s"], r["turn_s"], r["end_s"], int(r["partial"]),
                         r["partial_reason"] or "", r["quality"], ";".join(r["faults"]), r["cue"],
                         " | ".join(d["evidence"] for d in r["fault_details"]),
-                        *(("" if m.get(k) is None else m[k]) for k in REPS_CSV_COLUMNS[10:])])
+                        *(cell(m.get(k)) for k in _METRIC_COLUMNS), cell(r.get("set"))])

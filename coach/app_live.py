@@ -227,11 +227,12 @@ class LiveSession:
     """
 
     def __init__(self, exercise: str = "auto", *, history: History | None = None, profile_id: int | None = None,
-                 hands_free: bool = True, rest_target_s: float = 90.0, idle_end_s: float = 20.0,
+                 hands_free: bool = True, rest_target_s: float = 90.0, idle_end_s: float | None = None,
                  away_end_s: float = 8.0, catalogue: dict | None = None, models=None, estimator=None,
                  clock=time.monotonic):
         from coach.exercises import load_catalogue
         from coach.models import ModelStore
+        from coach.session import SET_REST_S
 
         self.catalogue = catalogue if catalogue is not None else load_catalogue()
         self.models = models if models is not None else ModelStore()
@@ -240,7 +241,7 @@ class LiveSession:
         self.exercise = exercise or "auto"
         self.hands_free = hands_free
         self.rest_target_s = float(rest_target_s)
-        self.idle_end_s = float(idle_end_s)
+        self.idle_end_s = float(SET_REST_S if idle_end_s is None else idle_end_s)  # the sets of a recording, too
         self.away_end_s = float(away_end_s)
         self.clock = clock
         self._estimator = estimator

@@ -102,6 +102,7 @@ def rep_rows(summary: dict, catalogue: dict | None = None) -> list[dict]:
     """The per-rep table: time, quality, faults with evidence, cue, tempo, range, velocity."""
     units = range_units(summary, catalogue)
     rng = f"Range ({units})" if units else "Range"
+    many = len(summary.get("sets") or []) > 1
     rows = []
     for r in summary.get("reps") or []:
         m = r.get("metrics") or {}
@@ -110,6 +111,7 @@ def rep_rows(summary: dict, catalogue: dict | None = None) -> list[dict]:
         else:
             verdict = ", ".join(d.get("name") or d.get("code") for d in r.get("fault_details") or []) or "good"
         rows.append({
+            **({"Set": r.get("set")} if many else {}),
             "Rep": r["index"],
             "Time (s)": f"{r['start_s']:.1f}–{r['end_s']:.1f}",
             "Quality": None if r.get("partial") else r.get("quality"),
@@ -170,18 +172,24 @@ def summary_figures(summary: dict) -> list[tuple[str, str]]:
     out.append(("Reps", f"{s.get('rep_count', 0)}" + (f" (+{s['partial_count']} partial)"
                                                          if s.get("partial_count") else "")))
     out.append(("Good reps", str(s.get("good_reps", 0))))
+    many = len(s.get("sets") or []) > 1
+    if many:
+        out.append(("Sets", str(len(s["sets"]))))
     if st.get("mean_quality") is not None:
         out.append(("Mean quality", f"{st['mean_quality']:.0f}"))
     if st.get("velocity_loss_pct") is not None:
-        out.append(("Velocity loss", f"{st['velocity_loss_pct']:.0f}%"))
+        out.append(("Velocity loss" + (" (most in a set)" if many else ""), f"{st['velocity_loss_pct']:.0f}%"))
     return out
 
 
 def set_notes(summary: dict) -> list[str]:
     """Plain-language notes on the set: tempo, range, velocity, how often each fault came up."""
+    from coach.analyze import set_line
+
     st = summary.get("set") or {}
     reps = summary.get("reps") or []
-    out = []
+    sets = summary.get("sets") or []
+    out = ["S" + set_line(x)[1:] for x in sets] if len(sets) > 1 else []
     if st.get("mean_eccentric_s") is not None and st.get("mean_concentric_s") is not None:
         out.append(f"Tempo: {st['mean_eccentric_s']:.1f} s down (lowering), {st['mean_concentric_s']:.1f} s up "
                    f"(lifting), {st.get('mean_duration_s') or 0:.1f} s per rep")
@@ -189,6 +197,7 @@ def set_notes(summary: dict) -> list[str]:
         v = f"Lifting speed: {st['mean_concentric_velocity_m_s']:.2f} m/s on average"
         if st.get("velocity_loss_pct") is not None:
             v += f", {st['velocity_loss_pct']:.0f}% slower on the last rep than on the fastest"
+            v += " (in the set that slowed most)" if len(sets) > 1 else ""
         out.append(v)
     names = {}
     for r in reps:

@@ -229,8 +229,8 @@ def summary_from_coach(coach, source: str = "") -> dict:
         "exercise_source": "none" if ex is None else ("recognised" if coach.recognised else "given"),
         "kind": ex.kind if ex else None, "view": coach.view or None,
         "rep_count": s["rep_count"], "partial_count": s["partial_count"], "good_reps": s["good_reps"],
-        "set": {k: v for k, v in s.items() if k != "hold"}, "hold": s["hold"],
-        "reps": [r.to_dict() for r in coach.reports], "cues": [c.to_dict() for c in coach.cue_log],
+        "set": {k: v for k, v in s.items() if k != "hold"}, "hold": s["hold"], "sets": coach.sets(),
+        "reps": coach.rep_dicts(), "cues": [c.to_dict() for c in coach.cue_log],
         "source": source,
     })
 
@@ -653,7 +653,9 @@ class History:
         sql = ("SELECT r.session_id, s.started_utc, s.kind, s.exercise, p.name AS profile, r.idx AS rep, r.start_s, "
                "r.turn_s, r.end_s, r.partial, r.partial_reason, r.quality, r.faults, r.cue, r.view, "
                + ", ".join(f"r.{k}" for k in REP_METRICS) +
-               ", (SELECT group_concat(f.evidence, ' | ') FROM faults f WHERE f.rep_id = r.id) AS evidence "
+               ", (SELECT group_concat(f.evidence, ' | ') FROM faults f WHERE f.rep_id = r.id) AS evidence, "
+               # the set: of the reviewed video the rep is in, or the live set its session is
+               "coalesce(json_extract(r.data_json, '$.set'), s.set_index) AS \"set\" "
                "FROM reps r JOIN sessions s ON s.id = r.session_id JOIN profiles p ON p.id = s.profile_id"
                + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY s.started_utc, s.id, r.idx")
         with self._connect() as con:
@@ -706,7 +708,7 @@ class History:
                  *SET_FIGURES, "hold_s", "hold_good_s", "hold_quality", "video_path"]
         reps = self.reps(profile)
         rcols = ["session_id", "profile", "started_utc", "kind", "exercise", "rep", "start_s", "turn_s", "end_s",
-                 "partial", "partial_reason", "quality", "faults", "evidence", "cue", "view", *REP_METRICS]
+                 "partial", "partial_reason", "quality", "faults", "evidence", "cue", "view", *REP_METRICS, "set"]
         return {"sessions.csv": _csv(scols, sessions), "reps.csv": _csv(rcols, reps)}
 
 

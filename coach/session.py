@@ -35,6 +35,7 @@ SETUP_MESSAGES = {
 _LOWER = {"hips", "knees", "ankles", "feet"}
 SETTLE_S = 0.25  # after someone appears (not after a dropout shorter than ABSENT_S)
 ABSENT_S = 0.5
+SET_REST_S = 20.0  # a pause this long between reps ends a set (live, hands-free, and in a recorded video)
 
 
 @dataclass(frozen=True)
@@ -380,29 +381,80 @@ class Coach:
             self._estimator = None
 
     def set_summary(self) -> dict:
-        """Per-set summary: reps, good reps, most frequent fault, tempo, range."""
-        reps = [r for r in self.reports if not r.rep.partial]
-        counts: dict[str, int] = {}
-        for r in self.reports:
-            for f in r.faults:
-                counts[f.code] = counts.get(f.code, 0) + 1
-        top = max(counts, key=counts.get) if counts else None
+        """Summary of everything seen: reps, good reps, most frequent fault, tempo, range. When the reps fall in
+        several sets (:meth:`sets`), velocity loss is that of the set that lost the most: loss is within a set,
+        the rest between sets restores the speed."""
+        out = _summary(self.reports)
+        sets = self.sets()
+        if len(sets) > 1:
+            losses = [s["velocity_loss_pct"] for s in sets if s["velocity_loss_pct"] is not None]
+            out["velocity_loss_pct"] = max(losses) if losses else None
+        out["hold"] = self._hold.report().to_dict() if self._hold else None
+        return out
 
-        def mean(key):
-            v = [r.metrics.get(key) for r in reps if r.metrics.get(key) is not None]
-            return float(np.mean(v)) if v else None
+    def rep_dicts(self) -> list[dict]:
+        """Every rep as :meth:`RepReport.to_dict`, with ``set``: the index of its set in :meth:`sets`."""
+        set_of = {i: s["index"] for s in self.sets() for i in s["reps"]}
+        return [{**r.to_dict(), "set": set_of.get(r.rep.index)} for r in self.reports]
 
-        return {
-            "rep_count": len(reps), "partial_count": self.partial_count,
-            "good_reps": sum(1 for r in reps if not r.faults),
-            "mean_quality": float(np.mean([r.quality for r in reps])) if reps else None,
-            "most_frequent_fault": top, "fault_counts": counts,
-            "mean_duration_s": mean("duration_s"), "mean_eccentric_s": mean("eccentric_s"),
-            "mean_concentric_s": mean("concentric_s"), "mean_rom": mean("rom"),
-            "mean_concentric_velocity_m_s": mean("concentric_velocity_m_s"),
-            "velocity_loss_pct": _velocity_loss(reps),
-            "hold": self._hold.report().to_dict() if self._hold else None,
-        }
+    def sets(self, rest_s: float = SET_REST_S) -> list[dict]:
+        """The sets among the reps (a recorded session may hold several), each with its :meth:`set_summary`
+        figures, ``index`` (1-based), ``start_s`` / ``end_s`` (first full rep's start, last one's end),
+        ``rest_before_s`` (since the set before) and ``reps`` (the indices of its reps, partial ones included)."""
+        out, prev_end = [], None
+        for k, group in enumerate(split_sets(self.reports, rest_s), 1):
+            full = [r for r in group if not r.rep.partial]
+            start, end = full[0].rep.start_s, full[-1].rep.end_s
+            out.append({"index": k, "start_s": start, "end_s": end,
+                        "rest_before_s": None if prev_end is None else start - prev_end,
+                        **_summary(group), "reps": [r.rep.index for r in group]})
+            prev_end = end
+        return out
+
+
+def split_sets(reports: list[RepReport], rest_s: float = SET_REST_S) -> list[list[RepReport]]:
+    """Reps grouped into sets: a new set begins where a full rep starts more than ``rest_s`` after the last one
+    ended. A partial rep goes with the set nearest to it in time (the earlier one when between two). No full rep,
+    no set."""
+    full = [r for r in reports if not r.rep.partial]
+    if not full:
+        return []
+    groups = [[full[0]]]
+    for prev, r in zip(full, full[1:]):
+        if r.rep.start_s - prev.rep.end_s > rest_s:
+            groups.append([])
+        groups[-1].append(r)
+    spans = [(g[0].rep.start_s, g[-1].rep.end_s) for g in groups]
+    for r in reports:
+        if r.rep.partial:
+            k = min(range(len(spans)), key=lambda i: max(spans[i][0] - r.rep.end_s, r.rep.start_s - spans[i][1], 0.0))
+            groups[k].append(r)
+    return [sorted(g, key=lambda r: r.rep.index) for g in groups]
+
+
+def _summary(reports: list[RepReport]) -> dict:
+    """Reps, good reps, most frequent fault, tempo, range, velocity and velocity loss of these reps."""
+    reps = [r for r in reports if not r.rep.partial]
+    counts: dict[str, int] = {}
+    for r in reports:
+        for f in r.faults:
+            counts[f.code] = counts.get(f.code, 0) + 1
+    top = max(counts, key=counts.get) if counts else None
+
+    def mean(key):
+        v = [r.metrics.get(key) for r in reps if r.metrics.get(key) is not None]
+        return float(np.mean(v)) if v else None
+
+    return {
+        "rep_count": len(reps), "partial_count": len(reports) - len(reps),
+        "good_reps": sum(1 for r in reps if not r.faults),
+        "mean_quality": float(np.mean([r.quality for r in reps])) if reps else None,
+        "most_frequent_fault": top, "fault_counts": counts,
+        "mean_duration_s": mean("duration_s"), "mean_eccentric_s": mean("eccentric_s"),
+        "mean_concentric_s": mean("concentric_s"), "mean_rom": mean("rom"),
+        "mean_concentric_velocity_m_s": mean("concentric_velocity_m_s"),
+        "velocity_loss_pct": _velocity_loss(reps),
+    }
 
 
 def _velocity_loss(reps: list[RepReport]) -> float | None:

@@ -231,6 +231,14 @@ def squat_set(n_reps: int = 5, depth_deg: float = 110.0, fps: float = 30.0, peri
     return render(poses, fps, view, seed=seed, **render_kw), turns
 
 
+def two_squat_sets(rest_s: float, fps: float = 30.0) -> tuple[PoseSequence, list[float]]:
+    """3 brisk squats (2 s each), ``rest_s`` standing, 4 slow ones (3 s each): each set at an even pace."""
+    a, turns_a = profile(3, 2.0, fps, rest_s=1.0, end_rest_s=rest_s)
+    b, turns_b = profile(4, 3.0, fps, rest_s=0.0, end_rest_s=1.0)
+    seq = render([squat_pose(125 * d) for d in np.concatenate([a, b])], fps)
+    return seq, turns_a + [t + len(a) / fps for t in turns_b]
+
+
 def pushup_set(n_reps: int = 4, fps: float = 30.0, period_s: float = 2.0, view: str = "side", sag_m: float = 0.0,
                head_drop_deg: float = 0.0, depths=None, seed: int = 0, rest_s: float = 1.0, knee_deg: float = 0.0,
                **render_kw) -> tuple[PoseSequence, list[float]]:

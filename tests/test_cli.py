@@ -2,6 +2,7 @@
 a non-zero exit and nothing half-written."""
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -132,6 +133,12 @@ def test_analyze_real_squat_clip(data_dir, tmp_path):
     assert summary["exercise"] == "squat" and summary["rep_count"] == 1 and summary["partial_count"] == 1
     full = [r for r in summary["reps"] if not r["partial"]]
     assert 2.0 < full[0]["turn_s"] < 2.8  # the bottom is at frames 56-66 of this 25 fps clip
+    # one set, holding both reps (the partial one too), in the summary and in reps.csv
+    assert [(s["index"], s["rep_count"], s["reps"]) for s in summary["sets"]] == [(1, 1, [1, 2])]
+    assert [r["set"] for r in summary["reps"]] == [1, 1]
+    with open(out / "reps.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["set"] for r in rows] == ["1", "1"] and list(rows[0])[-1] == "set"
     for name in summary["files"].values():
         assert (out / name).is_file()
     # the annotated video is H.264 that browsers play: every input frame, then (when the recording ends in a

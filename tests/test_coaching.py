@@ -9,7 +9,7 @@ from coach.exercises import get_exercise
 from coach.models import ModelStore
 from coach.reps import count_reps
 from coach.session import Coach
-from synth import arm_set, pullup_set, pushup_set, render, squat_pose, squat_set, walking
+from synth import arm_set, pullup_set, pushup_set, render, squat_pose, squat_set, two_squat_sets, walking
 
 
 def run(seq, exercise="auto"):
@@ -272,6 +272,42 @@ def test_rest_between_sets_and_setup_before():
     first, _ = squat_set(3, depth_deg=125, rest_s=3.0, end_rest_s=4.0)
     coach, _ = run(first, "squat")
     assert coach.rep_count == 3
+
+
+def test_a_recording_of_two_sets_is_told_apart_by_the_rest_between_them():
+    seq, turns = two_squat_sets(rest_s=30.0)
+    coach, _ = run(seq, "squat")
+    assert coach.rep_count == 7
+    sets = coach.sets()
+    assert [s["rep_count"] for s in sets] == [3, 4] and [s["reps"] for s in sets] == [[1, 2, 3], [4, 5, 6, 7]]
+    assert sets[0]["rest_before_s"] is None and 29.0 < sets[1]["rest_before_s"] < 31.0
+    assert sets[0]["start_s"] < turns[0] < turns[2] < sets[0]["end_s"] < sets[1]["start_s"] < turns[3]
+    assert 1.5 < sets[0]["mean_duration_s"] < 2.5 and 2.5 < sets[1]["mean_duration_s"] < 3.5
+    assert [r["set"] for r in coach.rep_dicts()] == [1, 1, 1, 2, 2, 2, 2]
+    # velocity is lost within a set: the slower second set is not a 30% loss, the rest restored the speed
+    whole = coach.set_summary()
+    assert whole["rep_count"] == 7
+    assert whole["velocity_loss_pct"] == max(s["velocity_loss_pct"] for s in sets) < 10
+
+    seq, _ = two_squat_sets(rest_s=10.0)  # a pause for breath: one set
+    coach, _ = run(seq, "squat")
+    assert [s["rep_count"] for s in coach.sets()] == [7]
+    assert {r["set"] for r in coach.rep_dicts()} == {1}
+
+
+def test_a_partial_rep_goes_with_the_set_nearest_it():
+    from coach.diagnosis import RepReport
+    from coach.reps import Rep
+    from coach.session import split_sets
+
+    def rep(i, start, end, partial=False):
+        r = Rep(i, start, (start + end) / 2, end, partial, 1.0, 1.0, 1.0, 0, 0, 0)
+        return RepReport(rep=r, faults=(), quality=100, metrics={}, measures={}, view="side")
+
+    reports = [rep(1, 0.0, 1.0, True), rep(2, 3, 5), rep(3, 5, 7), rep(4, 10, 11, True), rep(5, 40, 42),
+               rep(6, 60, 61, True)]
+    assert [[r.rep.index for r in g] for g in split_sets(reports)] == [[1, 2, 3, 4], [5, 6]]
+    assert split_sets([rep(1, 0, 1, True)]) == []
 
 
 @pytest.mark.parametrize("maker,expected", [(lambda: squat_set(3, depth_deg=125)[0], "squat"),

@@ -304,6 +304,25 @@ def test_export_json_and_csv(h):
     assert reps[0]["eccentric_s"] == "0.8" and reps[0]["concentric_velocity_m_s"] == "0.5"
 
 
+def test_each_rep_keeps_its_set(h):
+    """A reviewed video of two sets keeps each rep's set (velocity loss is within a set: next-set advice needs
+    it); a live set's reps are of the set its session is."""
+    from coach.session import replay
+    from synth import two_squat_sets
+
+    seq, _ = two_squat_sets(30.0)
+    coach = replay("squat", seq)
+    p = h.ensure_profile()
+    review = h.add_session(p, summary_from_coach(coach, "session.mp4"), kind="review")
+    live = h.add_session(p, summary([rep(1), rep(2)]), kind="live", set_index=3)
+    stored = h.session(review)
+    assert [r["set"] for r in stored["reps"]] == [1, 1, 1, 2, 2, 2, 2]
+    assert [x["rep_count"] for x in stored["summary"]["sets"]] == [3, 4]
+    assert stored["velocity_loss_pct"] == max(x["velocity_loss_pct"] for x in coach.sets())
+    rows = list(csv.DictReader(io.StringIO(h.export_csv(p)["reps.csv"])))
+    assert [(int(r["session_id"]), r["set"]) for r in rows] == [(review, "1")] * 3 + [(review, "2")] * 4 + [(live, "3")] * 2
+
+
 def test_settings(h):
     assert h.get_setting("last_profile") is None
     h.set_setting("last_profile", "Ann")

@@ -155,3 +155,34 @@ def test_a_phone_video_at_a_variable_frame_rate_is_timed_as_filmed(data_dir, tmp
         assert abs(g["turn_s"] - w["turn_s"]) < 0.2, (w, g)
         for k in ("eccentric_s", "concentric_s"):  # tempo
             assert abs(g["metrics"][k] - w["metrics"][k]) < 0.25, (k, w, g)
+
+
+def test_a_session_of_two_sets_is_split_at_the_rest(data_dir):
+    """A real set of 10 presses, 25 s standing still, and the same set again: two sets of 10, each with its own
+    tempo and velocity loss (the first one's that of the clip alone); a 5 s pause keeps them one set of 20."""
+    import dataclasses
+
+    from coach.datasets import cached_landmarks
+    from coach.session import replay
+
+    one = cached_landmarks(data_dir / "more_exercises/chauhan08__Fitness/shoulder-press.mp4")
+
+    def session(pause_s):
+        dt = 1.0 / one.fps
+        still = np.arange(1, round(pause_s / dt) + 1)
+        t = np.concatenate([one.t_s, one.t_s[-1] + still * dt, one.t_s + one.t_s[-1] + (len(still) + 1) * dt])
+
+        def cat(a):
+            return np.concatenate([a, np.repeat(a[-1:], len(still), axis=0), a])
+        return dataclasses.replace(one, t_s=t, image_xy=cat(one.image_xy), world_xyz=cat(one.world_xyz),
+                                   visibility=cat(one.visibility), present=cat(one.present))
+
+    coach = replay("shoulder-press", session(25.0))
+    sets = coach.sets()
+    assert [s["rep_count"] for s in sets] == [10, 10], sets
+    assert sets[1]["rest_before_s"] > 25.0
+    alone = replay("shoulder-press", one).set_summary()  # the first set is the clip itself
+    assert sets[0]["velocity_loss_pct"] == pytest.approx(alone["velocity_loss_pct"], abs=1)
+    assert sets[0]["mean_duration_s"] == pytest.approx(sets[1]["mean_duration_s"], abs=0.1)
+    assert coach.set_summary()["velocity_loss_pct"] == max(s["velocity_loss_pct"] for s in sets)
+    assert [s["rep_count"] for s in replay("shoulder-press", session(5.0)).sets()] == [20]

@@ -239,6 +239,30 @@ def test_a_phone_video_filmed_upright_gets_a_narrower_column():
     assert video_columns({}) == [3, 2]  # an older summary without the size
 
 
+def test_a_review_of_two_sets_shows_each_set():
+    from coach.analyze import build_summary
+    from coach.app_review import rep_rows, set_notes, summary_figures
+    from coach.session import replay
+    from coach.video import VideoInfo
+    from synth import two_squat_sets
+
+    def summary(rest_s):
+        seq, _ = two_squat_sets(rest_s)
+        info = VideoInfo("session.mp4", seq.fps, len(seq), *seq.image_size)
+        return build_summary(seq, replay("squat", seq), info, Path("pose.task"), 1, [])
+
+    s = summary(30.0)
+    figs = dict(summary_figures(s))
+    assert figs["Reps"] == "7" and figs["Sets"] == "2" and "Velocity loss (most in a set)" in figs
+    notes = set_notes(s)
+    assert notes[0].startswith("Set 1: 3 reps, 3 good") and notes[1].startswith("Set 2 (after 30 s rest): 4 reps")
+    assert [r["Set"] for r in rep_rows(s)] == [1, 1, 1, 2, 2, 2, 2]
+
+    s = summary(10.0)  # one set: the page as before
+    assert "Sets" not in dict(summary_figures(s)) and "Velocity loss" in dict(summary_figures(s))
+    assert not any(n.startswith("Set ") for n in set_notes(s)) and "Set" not in rep_rows(s)[0]
+
+
 def test_a_reviews_working_folder_goes_with_the_review(tmp_path):
     import gc
 
