@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import queue
-import tempfile
 import threading
 import time
 import weakref
@@ -792,8 +791,9 @@ def _landmarks_file(results: list) -> Path | None:
     fps = (len(t) - 1) / (t[-1] - t[0]) if t[-1] > t[0] else 30.0
     size = next((r.image_size for r in results if r.image_size), None)
     seq = PoseSequence.from_results(results, float(fps), source="camera", image_size=size)
-    fd, tmp = tempfile.mkstemp(prefix="coach-set-", suffix=".npz")
-    os.close(fd)
+    from coach.workdirs import work_file
+
+    tmp = work_file("coach-set-", ".npz")
     try:
         save_npz(seq, tmp)
     except Exception:

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import streamlit as st
 from coach.errors import CoachError
 from coach.history import History, Profile, default_db_path
 from coach.paths import user_data_dir
+from coach.workdirs import work_dir
 
 log = logging.getLogger(__name__)
 
@@ -522,7 +522,7 @@ def _run_review(ctx: AppContext, upload, demo_path: Path | None, exercise: str, 
             if not data:
                 st.error("That file is empty: choose the video again.")
                 return
-            tmp = Path(tempfile.mkdtemp(prefix="coach-upload-"))
+            tmp = work_dir("coach-upload-")
             video, name = save_upload(upload.name, data, tmp), upload.name
         else:
             video, name = demo_path, demo_path.name
@@ -874,7 +874,7 @@ def _run_teach(name: str, base: str | None, files: list) -> None:
         return
     from coach.app_review import save_upload
 
-    tmp = Path(tempfile.mkdtemp(prefix="coach-teach-"))
+    tmp = work_dir("coach-teach-")
     try:
         paths = []
         for i, f in enumerate(files):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,8 +73,9 @@ def analyse(video: Path, name: str, exercise: str = "auto", progress=None) -> Re
     """Run :func:`coach.analyze.analyze_video` into a fresh working folder (removed with :meth:`Review.cleanup`).
     Raises :class:`coach.errors.CoachError` with a one-line message on bad input."""
     from coach.analyze import analyze_video
+    from coach.workdirs import work_dir
 
-    work = Path(tempfile.mkdtemp(prefix="coach-review-"))
+    work = work_dir("coach-review-")
     try:
         result = analyze_video(video, work / "out", exercise=exercise, progress=progress or False)
     except BaseException:

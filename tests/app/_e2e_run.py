@@ -250,6 +250,11 @@ def main() -> int:
     home = work / "home"
     server_tmp = work / "server-tmp"  # the server's temporary folder: empty again once it has stopped
     server_tmp.mkdir(exist_ok=True)
+    # what a server killed outright leaves: its folder with a review in it and its lock file, no longer held
+    killed = server_tmp / "coach-server-killed" / "coach-review-1"
+    killed.mkdir(parents=True, exist_ok=True)
+    (killed / "annotated.mp4").write_bytes(b"\0" * 1000)
+    (killed.parent / ".lock").touch()
     env = dict(os.environ, COACH_HOME=str(home), COACH_DB=str(home / "history.sqlite"),
                COACH_CACHE=str(work / "cache"), HOME=str(work), PYTHONUNBUFFERED="1", TMPDIR=str(server_tmp))
     env.pop("COACH_RTC_CONFIG", None)

@@ -149,5 +149,6 @@ def test_nothing_left_the_machine(e2e):
 
 
 def test_the_server_leaves_no_working_files_behind(e2e):
-    # the review's working folder (annotated video, exports) and the uploads go once the server has stopped
+    # the review's working folder (annotated video, exports) and the uploads go once the server has stopped, and
+    # the folder a server killed outright left there went when this one made its own
     assert e2e["server_tmp_left"] == [], f"left in the server's temporary folder: {e2e['server_tmp_left']}"
