@@ -320,10 +320,17 @@ def chest_up(f: Frames) -> np.ndarray:
 
 
 def shoulder_to_ear(f: Frames) -> np.ndarray:
-    """Distance from the shoulders up to the ears, in torso lengths (shrinks in a shrug). The torso is the median
-    over the frames given: a shrug lengthens it, and dividing by each frame's own would overstate the lift."""
+    """Distance from the shoulders up to the ears along the trunk, in torso lengths (shrinks in a shrug). Along
+    the trunk (hips to shoulders), not the vertical: leaning forward shortens the vertical one as a shrug does (a
+    person bending 30 degrees three times made three shrugs), and so does a tilted camera; where the hips are
+    hidden, the vertical. The torso is the median over the frames given: a shrug lengthens it, and dividing by
+    each frame's own would overstate the lift."""
+    s, ears = f.mid("shoulders"), (f.p("left_ear") + f.p("right_ear")) / 2
     with _quiet():
-        return (f.mid("shoulders")[:, 1] - ((f.p("left_ear") + f.p("right_ear")) / 2)[:, 1]) / np.nanmedian(_torso(f))
+        up = s - f.mid("hips")
+        up = up / np.linalg.norm(up, axis=-1, keepdims=True)
+        up = np.where(np.isfinite(up).all(axis=-1, keepdims=True), up, np.array([0.0, -1.0, 0.0]))  # y points down
+        return np.sum((ears - s) * up, axis=-1) / np.nanmedian(_torso(f))
 
 
 def _image_height(group: str) -> Callable[["Frames"], np.ndarray]:

@@ -414,8 +414,7 @@ class Coach:
 
 def split_sets(reports: list[RepReport], rest_s: float = SET_REST_S) -> list[list[RepReport]]:
     """Reps grouped into sets: a new set begins where a full rep starts more than ``rest_s`` after the last one
-    ended. A partial rep goes with the set nearest to it in time (the earlier one when between two). No full rep,
-    no set."""
+    ended. A partial rep goes with the set nearest to it in time (the earlier one on a tie). No full rep, no set."""
     full = [r for r in reports if not r.rep.partial]
     if not full:
         return []

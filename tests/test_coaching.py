@@ -9,7 +9,8 @@ from coach.exercises import get_exercise
 from coach.models import ModelStore
 from coach.reps import count_reps
 from coach.session import Coach
-from synth import arm_set, pullup_set, pushup_set, render, squat_pose, squat_set, two_squat_sets, walking
+from synth import (arm_set, profile, pullup_set, pushup_set, render, squat_pose, squat_set, two_squat_sets,
+                   walking)
 
 
 def run(seq, exercise="auto"):
@@ -166,12 +167,25 @@ def test_arm_exercise_faults_named_and_clean_reps_clean(exercise, kind, fault, k
     assert coach.rep_count == 4 and not any(r.faults for r in coach.reports)
 
 
+@pytest.mark.parametrize("lean_deg", [20, 30, 45])
+def test_leaning_forward_is_no_shrug(lean_deg):
+    """Bending forward at the hips three times, arms hanging (reaching for the laptop, picking something up),
+    brings the ears no nearer the shoulders along the trunk: no shrug counted, and none recognised."""
+    prof, _ = profile(3, 3.0, 30.0, rest_s=1.5)
+    seq = render([squat_pose(0.0, lean_extra=lean_deg * d, arms_forward=False) for d in prof], 30.0)
+    coach, _ = run(seq, "shoulder-shrug")
+    assert coach.rep_count == 0 and coach.partial_count == 0
+    coach, _ = run(seq, "auto")
+    assert coach.exercise is None or coach.exercise.id != "shoulder-shrug"
+
+
 @pytest.mark.parametrize("make, exercise", [
     (lambda: squat_set(4, depth_deg=125, view="front", knee_in=0.12)[0], "squat"),
     (lambda: pushup_set(4, sag_m=0.16)[0], "push-up"),
     (lambda: pushup_set(4, knee_deg=45)[0], "push-up"),
     (lambda: arm_set("curl", 4, swing_deg=35)[0], "bicep-curl"),
     (lambda: pullup_set(4, view="side", bottom_elbow_deg=70)[0], "pull-up"),
+    (lambda: arm_set("shrug", 4, view="front", elbow_deg=35)[0], "shoulder-shrug"),
 ])
 def test_a_mirror_half_the_frame_rate_or_a_tilted_camera_changes_no_count_and_no_fault(make, exercise):
     """The same set filmed from the body's other side or by a selfie camera (mirrored), at half the frame rate
