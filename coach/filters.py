@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
@@ -14,8 +15,8 @@ class OneEuroFilter:
 
     def __init__(self, min_cutoff: float = 1.0, beta: float = 0.05, d_cutoff: float = 1.0):
         self.min_cutoff, self.beta, self.d_cutoff = float(min_cutoff), float(beta), float(d_cutoff)
-        self._x: np.ndarray | None = None
-        self._dx: np.ndarray | None = None
+        self._x: np.ndarray | float | None = None  # a float while filtering numbers
+        self._dx: np.ndarray | float | None = None
         self._t: float | None = None
 
     @staticmethod
@@ -26,9 +27,14 @@ class OneEuroFilter:
     def reset(self) -> None:
         self._x = self._dx = self._t = None
 
-    def __call__(self, x, t_s: float) -> np.ndarray:
+    def __call__(self, x, t_s: float) -> np.ndarray | float:
+        """The filtered sample: a float for a number (the rep counters' one signal value per frame, computed with
+        ``math``, several times faster than through numpy), an array of ``x``'s shape otherwise."""
+        if isinstance(x, (float, int)):
+            return self._scalar(float(x), t_s)
         x = np.asarray(x, np.float64)
-        if self._x is None or self._t is None or t_s <= self._t or self._x.shape != x.shape:
+        if (self._x is None or self._t is None or t_s <= self._t or not isinstance(self._x, np.ndarray)
+                or self._x.shape != x.shape):
             self._x, self._dx, self._t = x.copy(), np.zeros_like(x), t_s
             return x.copy()
         dt = t_s - self._t
@@ -42,6 +48,28 @@ class OneEuroFilter:
         out = np.where(fresh | ~np.isfinite(x), x, a * x + (1 - a) * self._x)
         self._x = out
         return out.copy()
+
+    def _scalar(self, x: float, t_s: float) -> float:
+        """:meth:`__call__` for one number, step for step."""
+        px, pdx = self._x, self._dx
+        if px is None or self._t is None or t_s <= self._t or not isinstance(px, float):
+            self._x, self._dx, self._t = x, 0.0, t_s
+            return x
+        dt = t_s - self._t
+        self._t = t_s
+        fresh = not math.isfinite(px)
+        dx = 0.0 if fresh else (x - px) / dt
+        a_d = self._alpha(self.d_cutoff, dt)
+        if math.isfinite(dx):
+            if not math.isfinite(pdx):  # as np.nan_to_num
+                pdx = 0.0 if math.isnan(pdx) else math.copysign(sys.float_info.max, pdx)
+            self._dx = a_d * dx + (1 - a_d) * pdx
+        else:
+            self._dx = 0.0
+        a = self._alpha(self.min_cutoff + self.beta * abs(self._dx), dt)
+        out = x if fresh or not math.isfinite(x) else a * x + (1 - a) * px
+        self._x = out
+        return out
 
 
 def butter_lowpass(x: np.ndarray, fs: float, cutoff_hz: float, order: int = 2) -> np.ndarray:

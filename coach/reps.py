@@ -165,7 +165,7 @@ class RepCounter:
         self._i += 1
         i = self._i
         out: list[Rep] = []
-        if not np.isfinite(value):
+        if not math.isfinite(value):
             if self._last_t is not None and t_s - self._last_t > MAX_GAP_S:
                 out += self._finish_movement(reason="lost sight")
                 self._reset()
@@ -175,7 +175,7 @@ class RepCounter:
             self._reset()
         x = self.sign * float(value)
         if self._filter is not None:
-            x = float(self._filter(x, t_s))
+            x = self._filter(x, t_s)
         self._last_t = t_s
         self._buf.append((i, t_s, x))
         self._trim()
