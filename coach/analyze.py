@@ -26,6 +26,7 @@ import cv2
 
 from coach.errors import NoPersonError, OutputError
 from coach.exercises import get_exercise, load_catalogue
+from coach.history import REP_METRICS
 from coach.overlay import CUE_COLORS, HIGHLIGHT
 from coach.session import Coach, Feedback
 from coach.types import PoseResult, PoseSequence
@@ -404,11 +405,9 @@ def _model_info(coach: Coach) -> dict | None:
             "path": str(m.path) if m.path else None}
 
 
-_METRIC_COLUMNS = ["duration_s", "eccentric_s", "concentric_s", "rom", "concentric_velocity_m_s",
-                   "peak_velocity_m_s"]
 # New columns go at the end: a script that reads the columns by position still works.
 REPS_CSV_COLUMNS = ["index", "start_s", "turn_s", "end_s", "partial", "partial_reason", "quality", "faults", "cue",
-                    "evidence", *_METRIC_COLUMNS, "set"]
+                    "evidence", *REP_METRICS, "set"]
 
 
 def _write_reps_csv(path: Path, reps: list[dict]) -> None:
@@ -423,4 +422,4 @@ def _write_reps_csv(path: Path, reps: list[dict]) -> None:
             w.writerow([r["index"], r["start_s"], r["turn_s"], r["end_s"], int(r["partial"]),
                         r["partial_reason"] or "", r["quality"], ";".join(r["faults"]), r["cue"],
                         " | ".join(d["evidence"] for d in r["fault_details"]),
-                        *(cell(m.get(k)) for k in _METRIC_COLUMNS), cell(r.get("set"))])
+                        *(cell(m.get(k)) for k in REP_METRICS), cell(r.get("set"))])
