@@ -38,6 +38,7 @@ SUMMARY_SCHEMA = "coach.summary"
 SUMMARY_VERSION = 1
 FILES = {
     "summary": "summary.json",
+    "report": "report.html",
     "reps_csv": "reps.csv",
     "annotated_video": "annotated.mp4",
     "landmarks_npz": "landmarks.npz",
@@ -228,7 +229,9 @@ def _count_lines(name: str, recognised: bool, hold, rep_count: int, partial_coun
 
 def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise: str = "auto",
                   pose_model: str | os.PathLike | None = None, num_poses: int = 1, write_video: bool = True,
-                  progress: bool | Progress = True, use_model: bool = True, models=None) -> AnalysisResult:
+                  progress: bool | Progress = True, use_model: bool = True, models=None,
+                  title: str | None = None) -> AnalysisResult:
+    """``title``: the video's name as the user knows it, for the report (an upload is read from a working copy)."""
     video, out_dir = Path(video), Path(out_dir)
     catalogue = load_catalogue()
     if exercise not in (None, "", "auto"):
@@ -277,7 +280,9 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
                                         image_size=(src.info.width, src.info.height))
         if not seq.present.any():
             raise NoPersonError(f"nobody was visible in {video}: film the whole body in good light and try again")
-        summary = _write_outputs(stage, seq, coach, src, estimator, num_poses)
+        if callable(progress):
+            progress(0.99, "writing the report and the files")
+        summary = _write_outputs(stage, seq, coach, src, estimator, num_poses, title)
         files = _move_into(stage, out_dir)
         if callable(progress):
             progress(1.0, "done")
@@ -330,7 +335,7 @@ def _move_into(stage: Path, out_dir: Path) -> dict[str, Path]:
 
 
 def _write_outputs(stage: Path, seq: PoseSequence, coach: Coach, src: VideoFileSource, estimator,
-                   num_poses: int) -> dict:
+                   num_poses: int, title: str | None = None) -> dict:
     from coach.export import write_mot, write_trc
     from coach.io import save_csv, save_npz
 
@@ -347,6 +352,14 @@ def _write_outputs(stage: Path, seq: PoseSequence, coach: Coach, src: VideoFileS
                         f"miss reps (film the whole body, in good light)")
     summary = build_summary(seq, coach, src.info, estimator.model_path, num_poses, warnings)
     _write_reps_csv(stage / FILES["reps_csv"], summary["reps"])
+    try:
+        from coach.report import write_report
+
+        write_report(stage / FILES["report"], AnalysisResult(stage, {}, summary, seq, coach), src.path,
+                     coach.catalogue, title)
+    except Exception as e:  # the report is one view of the results: say so, keep the rest
+        log.exception("report failed")
+        summary["warnings"].append(f"no report.html written ({type(e).__name__}: {e})")
     # the staging folder is new: what exists in it is what this run wrote (no video unless it was asked for)
     summary["files"] = {k: v for k, v in FILES.items() if (stage / v).exists() or k == "summary"}
     (stage / FILES["summary"]).write_text(json.dumps(summary, indent=1, ensure_ascii=False))

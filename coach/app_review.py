@@ -77,7 +77,8 @@ def analyse(video: Path, name: str, exercise: str = "auto", progress=None) -> Re
 
     work = work_dir("coach-review-")
     try:
-        result = analyze_video(video, work / "out", exercise=exercise, progress=progress or False)
+        result = analyze_video(video, work / "out", exercise=exercise, progress=progress or False,
+                               title=name)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -391,6 +392,7 @@ def _rules_figure(result, ex):
 
 
 DOWNLOADS = (  # (files key, label, mime)
+    ("report", "Report to print or send (HTML)", "text/html"),
     ("annotated_video", "Annotated video (MP4)", "video/mp4"),
     ("reps_csv", "Reps (CSV)", "text/csv"),
     ("summary", "Summary (JSON)", "application/json"),

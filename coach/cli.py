@@ -19,7 +19,8 @@ log = logging.getLogger("coach")
 def _add_analyze(sub) -> None:
     p = sub.add_parser("analyze", help="analyse a recorded video: landmarks, reps, faults, annotated video",
                        description="Analyse a recorded exercise video. Writes landmarks (.npz, .csv), an annotated "
-                                   "H.264 MP4, OpenSim .trc/.mot exports, reps.csv and summary.json into --out.")
+                                   "H.264 MP4, OpenSim .trc/.mot exports, reps.csv, summary.json and report.html (a "
+                                   "report to print or send, pictures of the reps inside) into --out.")
     p.add_argument("video", type=Path, help="video file (MP4, MOV, AVI, WebM, ...)")
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default: ./coach_out/<video name>); re-running replaces its files")

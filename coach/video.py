@@ -101,12 +101,7 @@ class VideoFileSource:
                 else:
                     t = last_t + 1.0 / fps if n else 0.0
                 last_t = t
-                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                if self.max_side and max(rgb.shape[:2]) > self.max_side:
-                    s = self.max_side / max(rgb.shape[:2])
-                    rgb = cv2.resize(rgb, (round(rgb.shape[1] * s), round(rgb.shape[0] * s)),
-                                     interpolation=cv2.INTER_AREA)
-                yield VideoFrame(n, t, rgb)
+                yield VideoFrame(n, t, self._rgb(bgr))
                 n += 1
         finally:
             cap.release()
@@ -119,6 +114,40 @@ class VideoFileSource:
         if declared > 10 and n < 0.9 * declared and last_t + 1.0 / fps < 0.9 * self.info.duration_s:
             raise VideoReadError(f"{self.path} ends at {last_t:.1f} s of {self.info.duration_s:.1f} s (the file "
                                  f"is truncated or corrupt; re-export or re-download it)")
+
+    def pick(self, indices) -> Iterator[VideoFrame]:
+        """Only the frames at ``indices`` (numbered as iterating the file numbers them), in order: every frame is
+        decoded but only these are converted. A second look at a few moments of a video already read (a report's
+        pictures of reps). ``t_s`` is the container's timestamp or, where there is none, the index over the rate.
+        Stops after the last wanted frame or at the end of the file."""
+        wanted = sorted({int(i) for i in indices if int(i) >= 0})
+        if not wanted:
+            return
+        with quiet_native_stderr():
+            cap = cv2.VideoCapture(str(self.path))
+        try:
+            k = 0
+            for n in range(wanted[-1] + 1):
+                if not cap.grab():
+                    break
+                if n != wanted[k]:
+                    continue
+                ok, bgr = cap.retrieve()
+                if ok and bgr is not None:
+                    pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                    t = pos if np.isfinite(pos) and pos >= 0.0 else n / self.info.fps
+                    yield VideoFrame(n, t, self._rgb(bgr))
+                k += 1
+        finally:
+            cap.release()
+
+    def _rgb(self, bgr: np.ndarray) -> np.ndarray:
+        """A decoded frame as RGB, no longer than ``max_side``."""
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        if self.max_side and max(rgb.shape[:2]) > self.max_side:
+            s = self.max_side / max(rgb.shape[:2])
+            rgb = cv2.resize(rgb, (round(rgb.shape[1] * s), round(rgb.shape[0] * s)), interpolation=cv2.INTER_AREA)
+        return rgb
 
 
 class CameraSource:

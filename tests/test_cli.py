@@ -141,6 +141,11 @@ def test_analyze_real_squat_clip(data_dir, tmp_path):
     assert [r["set"] for r in rows] == ["1", "1"] and list(rows[0])[-1] == "set"
     for name in summary["files"].values():
         assert (out / name).is_file()
+    # the report to print or send: the clean rep pictured (the partial one is not), both in the table
+    report = (out / "report.html").read_text()
+    assert summary["files"]["report"] == "report.html" and "<h1>squat_17.mp4: Squat</h1>" in report
+    assert report.count("<figure") == 1 and "<b>Rep 2</b>" in report and "data:image/jpeg;base64," in report
+    assert report.count("<tr><td>") == 2
     # the annotated video is H.264 that browsers play: every input frame, then (when the recording ends in a
     # rep) the last frame held 1 s with the final count
     with av.open(str(out / "annotated.mp4")) as c:

@@ -96,3 +96,21 @@ def test_a_variable_frame_rate_webm_is_read_whole(tmp_path):
     got = [f.t_s for f in src]
     assert len(got) == len(times)
     np.testing.assert_allclose(got, times, atol=2e-3)
+
+
+def test_pick_gives_the_frames_iteration_gives_at_those_numbers(tmp_path):
+    # each frame its own grey, so a frame off is seen; the wanted numbers out of order, repeated, past the end
+    path = tmp_path / "numbered.mp4"
+    with AnnotatedVideoWriter(path, 25.0, (64, 48)) as out:
+        for i in range(40):
+            out.write(np.full((48, 64, 3), 5 * i, np.uint8), i / 25.0)
+    src = VideoFileSource(path)
+    every = list(src)
+    got = list(src.pick([30, 3, 17, 3, 55]))
+    assert [f.index for f in got] == [3, 17, 30]
+    for f in got:
+        assert np.array_equal(f.image, every[f.index].image)
+        assert abs(f.t_s - every[f.index].t_s) < 1e-6
+    assert list(src.pick([])) == []
+    small = next(iter(VideoFileSource(path, max_side=32).pick([5])))
+    assert small.image.shape == (24, 32, 3) and abs(float(small.image.mean()) - 25) < 3

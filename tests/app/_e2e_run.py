@@ -145,7 +145,7 @@ def run_live(page, url: str, res: dict, shots: Path) -> None:
     time.sleep(1.0)
 
 
-def run_review(page, url: str, clip: Path, res: dict, shots: Path) -> None:
+def run_review(page, url: str, clip: Path, res: dict, shots: Path, work: Path) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     goto_page(page, "Review")
@@ -202,6 +202,26 @@ def run_review(page, url: str, clip: Path, res: dict, shots: Path) -> None:
         return out;
     }""")
     shot(page, shots / "review_report.png")
+    # the report to print or send: downloaded as a client would get it, opened from the file (offline)
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Report to print or send").click()
+    path = work / "report.html"
+    dl.value.save_as(str(path))
+    res["report_file_name"] = dl.value.suggested_filename
+    report = page.context.new_page()
+    try:
+        report.goto(path.as_uri())
+        report.wait_for_load_state("load")
+        res["report"] = report.evaluate("""() => ({
+            title: document.title, h1: document.querySelector('h1').innerText,
+            rows: document.querySelectorAll('table tbody tr').length,
+            figures: Array.from(document.querySelectorAll('figure figcaption')).map(f => f.innerText),
+            images: Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight]),
+            outside: Array.from(document.querySelectorAll('[src],[href]')).map(e => e.getAttribute('src') ||
+                     e.getAttribute('href')).filter(u => !u.startsWith('data:'))})""")
+        shot(report, shots / "report_html.png")
+    finally:
+        report.close()
 
 
 def run_history(page, url: str, res: dict, shots: Path, work: Path) -> None:
@@ -271,7 +291,7 @@ def main() -> int:
                 page.on("pageerror", lambda e: res.setdefault("page_errors", []).append(str(e)[:300]))
                 try:
                     for name, step in (("live", lambda: run_live(page, url, res, shots)),
-                                       ("review", lambda: run_review(page, url, args.review_clip, res, shots)),
+                                       ("review", lambda: run_review(page, url, args.review_clip, res, shots, work)),
                                        ("history", lambda: run_history(page, url, res, shots, work)),
                                        ("teach", lambda: run_teach(page, url, res, shots))):
                         t0 = time.monotonic()

@@ -112,6 +112,19 @@ def test_review_shows_table_plots_and_a_playable_video(e2e):
             "OpenSim joint angles (.mot)", "Landmarks (CSV)"} <= set(e2e["review_downloads"])
 
 
+def test_review_report_opens_offline_with_its_pictures(e2e):
+    """The report a coach sends: downloaded from the Review page and opened from the file in the same browser
+    (whose network holds only the loopback): every picture shows, nothing is fetched from anywhere."""
+    _step_ok(e2e, "review")
+    rep = e2e["report"]
+    assert e2e["report_file_name"].endswith("_report.html")
+    assert rep["h1"].startswith("shoulder-press.mp4: Shoulder press"), rep["h1"]
+    assert rep["rows"] == 10
+    assert rep["outside"] == []
+    assert len(rep["images"]) >= 3 and all(ok and w > 100 and h > 100 for ok, w, h in rep["images"]), rep["images"]
+    assert rep["figures"] and all("quality" in f for f in rep["figures"]), rep["figures"]
+
+
 def test_history_finds_both_sessions(e2e):
     _step_ok(e2e, "history")
     assert e2e["history_sessions_metric"] == "2"

@@ -1,0 +1,253 @@
+"""A reviewed video as one HTML file to print or send: what a coach or physiotherapist gives a client.
+
+Self-contained (pictures inside the file, no script, nothing fetched from anywhere), so it opens offline in any
+browser and prints on paper. It holds the headline figures, the notes on the set, a picture of each rep with a
+fault at its turning point (the joints at fault marked) beside the cleanest rep for comparison, the rep-by-rep
+table, and the plots of the Review page.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MAX_PICTURES = 24  # reps with a fault shown as a picture, at most (the table lists them all)
+PICTURE_SIDE = 480  # a picture's longer side, pixels
+FAULT_MARK = (217, 83, 79)  # the joints at fault (RGB), the report's fault colour
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d232b; margin: 2rem auto;
+       max-width: 1040px; padding: 0 1rem; line-height: 1.4; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
+.meta { color: #5b6470; margin-top: 0; }
+.figures { display: flex; flex-wrap: wrap; gap: .8rem; margin: 1rem 0; }
+.figures div { border: 1px solid #d8dde3; border-radius: 6px; padding: .5rem .9rem; min-width: 7rem; }
+.figures b { display: block; font-size: 1.4rem; } .figures span { color: #5b6470; font-size: .85rem; }
+.warning { background: #fff6db; border-left: 4px solid #e0a800; padding: .4rem .8rem; margin: .4rem 0; }
+.pictures { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 1rem; }
+figure { margin: 0; border: 1px solid #d8dde3; border-radius: 6px; overflow: hidden; break-inside: avoid; }
+figure img { width: 100%; display: block; } figcaption { padding: .5rem .7rem; font-size: .9rem; }
+figure.good { border-color: #2e9e5b; } figure.fault { border-color: #d9534f; }
+.cue { font-style: italic; }
+table { border-collapse: collapse; width: 100%; font-size: .85rem; }
+th, td { border-bottom: 1px solid #e3e7ec; padding: .3rem .4rem; text-align: left; vertical-align: top; }
+th { background: #f3f5f8; } td.q-good { color: #1e7a44; font-weight: 600; } td.q-fault { color: #b3322e; }
+img.plot { width: 100%; border: 1px solid #e3e7ec; }
+.small { color: #5b6470; font-size: .85rem; }
+@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } tr, figure { break-inside: avoid; } }
+"""
+
+
+def write_report(path: str | os.PathLike, result, video: str | os.PathLike | None = None,
+                 catalogue: dict | None = None, title: str | None = None) -> Path:
+    """Write the report of ``result`` (a :class:`coach.analyze.AnalysisResult`: its summary, landmark sequence
+    and coach) to ``path``. ``video``: the analysed video, for the pictures of reps (none without it).
+    ``title``: the video's name as the user knows it (an upload is analysed under a working name)."""
+    path = Path(path)
+    path.write_text(report_html(result, video, catalogue, title), encoding="utf-8")
+    return path
+
+
+def report_html(result, video: str | os.PathLike | None = None, catalogue: dict | None = None,
+                title: str | None = None) -> str:
+    from coach.app_review import rep_rows, set_notes, summary_figures
+    from coach.exercises import load_catalogue
+
+    cat = catalogue if catalogue is not None else load_catalogue()
+    s = result.summary
+    name = title or Path(s["video"]["path"]).name
+    ex = s.get("exercise_name") or "exercise not recognised"
+    how = " (recognised)" if s.get("exercise_source") == "recognised" else ""
+    e = html.escape
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{e(name)}: {e(ex)}</title><style>{_CSS}</style></head><body>",
+           f"<h1>{e(name)}: {e(ex)}{e(how)}</h1>", f'<p class="meta">{e(_meta_line(s))}</p>',
+           '<div class="figures">']
+    for label, value in summary_figures(s):
+        if label != "Exercise":
+            out.append(f"<div><b>{e(str(value))}</b><span>{e(label)}</span></div>")
+    out.append("</div>")
+    for w in s.get("warnings") or []:
+        out.append(f'<p class="warning">{e(w)}</p>')
+    if s.get("exercise") is None:
+        out.append('<p class="warning">No rep of a known exercise was recognised: analyse the video again with '
+                   "the exercise chosen.</p>")
+    notes = set_notes(s)
+    if s.get("kind") == "hold" and s.get("hold"):
+        h = s["hold"]
+        notes = [f"Held {h['in_position_s']:.1f} s, {h['good_form_s']:.1f} s of it under good form",
+                 *(f"{code.replace('_', ' ').capitalize()}: {secs:.1f} s" for code, secs in
+                   (h.get("fault_s") or {}).items())]
+    if notes:
+        out.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
+    try:
+        out += _pictures(result, video)
+    except Exception as err:  # pictures are extras: the report stands without them
+        log.exception("report pictures failed")
+        out.append(f'<p class="small">The pictures of the reps could not be made ({e(type(err).__name__)}: '
+                   f"{e(str(err))}).</p>")
+    rows = rep_rows(s, cat)
+    if rows:
+        out.append("<h2>Rep by rep</h2>" + _table(rows))
+    out += _plots(result, cat)
+    out.append(f'<p class="small">Made by coach {e(str(s.get("coach_version") or ""))} on this computer from '
+               f"{e(name)}. Positions are estimated from one camera: distances and angles are approximate, "
+               "most of all for joints turned away from it.</p></body></html>")
+    return "\n".join(out)
+
+
+def _meta_line(s: dict) -> str:
+    v = s.get("video") or {}
+    parts = []
+    try:
+        when = _dt.datetime.fromisoformat(s["created_utc"]).astimezone()
+        parts.append(f"analysed {when:%Y-%m-%d %H:%M}")
+    except (KeyError, TypeError, ValueError):
+        pass
+    if v.get("duration_s") is not None:
+        parts.append(f"{v['duration_s']:.0f} s of video")
+    if s.get("view"):
+        parts.append(f"{s['view']} view")
+    return " · ".join(parts)
+
+
+def _table(rows: list[dict]) -> str:
+    e = html.escape
+    cols = [c for c in rows[0] if any(r.get(c) not in (None, "") for r in rows)]
+    out = ["<table><thead><tr>" + "".join(f"<th>{e(c)}</th>" for c in cols) + "</tr></thead><tbody>"]
+    for r in rows:
+        cells = []
+        for c in cols:
+            v = r.get(c)
+            cls = ""
+            if c == "Quality" and v is not None:
+                cls = ' class="q-good"' if r.get("Faults") == "good" else ' class="q-fault"'
+            cells.append(f"<td{cls}>{'' if v is None else e(str(v))}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def chosen_reps(summary: dict) -> tuple[list[dict], dict | None]:
+    """The reps the report pictures: those with a fault (the first :data:`MAX_PICTURES`, in order), and the
+    cleanest full rep for comparison (the best quality, the earliest of equals; None without a full rep)."""
+    full = [r for r in summary.get("reps") or [] if not r.get("partial")]
+    faulty = [r for r in full if r.get("faults")][:MAX_PICTURES]
+    best = min(full, key=lambda r: (-(r.get("quality") or 0), r["index"]), default=None)
+    if best is not None and best.get("faults") and faulty:
+        best = None  # every rep has a fault: the pictures above already show the best of them
+    return faulty, best
+
+
+def _pictures(result, video) -> list[str]:
+    s, seq = result.summary, result.sequence
+    if video is None or not Path(video).is_file() or seq is None or not len(seq):
+        return []
+    shots: dict[int, tuple[str, dict | None]] = {}  # frame -> (label, rep), in the order shown
+    intro = ""
+    if s.get("kind") == "hold":
+        present = np.flatnonzero(seq.present)
+        if len(present):
+            shots[int(present[len(present) // 2])] = ("In position", None)
+        head = "The hold"
+    else:
+        faulty, best = chosen_reps(s)
+        for r in faulty:
+            shots.setdefault(_nearest(seq.t_s, r["turn_s"]), (f"Rep {r['index']}", r))
+        if best is not None:
+            label = f"For comparison: rep {best['index']}" if faulty else f"Rep {best['index']}"
+            shots.setdefault(_nearest(seq.t_s, best["turn_s"]), (label, best))
+        head = "Reps to look at" if faulty else "The best rep"
+        if faulty:
+            intro = ('<p class="small">Each picture is the rep\'s turning point; the joints at fault are marked in '
+                     "red.</p>")
+    if not shots:
+        return []
+    from coach.video import VideoFileSource
+
+    joints = _fault_joints(result)
+    figs = {}
+    for fr in VideoFileSource(video, max_side=PICTURE_SIDE).pick(shots):
+        label, rep = shots[fr.index]
+        figs[fr.index] = _figure_html(fr.image, seq.frame(fr.index), label, rep, joints, float(seq.t_s[fr.index]))
+    if not figs:
+        return []
+    return [f"<h2>{head}</h2>", intro, '<div class="pictures">', *(figs[i] for i in shots if i in figs), "</div>"]
+
+
+def _nearest(t_s: np.ndarray, t: float) -> int:
+    i = int(np.searchsorted(t_s, t))
+    if i > 0 and (i == len(t_s) or abs(t_s[i - 1] - t) <= abs(t_s[i] - t)):
+        i -= 1
+    return i
+
+
+def _fault_joints(result) -> dict[int, tuple[str, ...]]:
+    """Rep index -> the landmarks its faults are measured on (from the coach's reports, when there are any)."""
+    coach = getattr(result, "coach", None)
+    out = {}
+    for rep in getattr(coach, "reports", None) or []:
+        out[rep.index] = tuple(j for f in rep.faults for j in f.joints)
+    return out
+
+
+def _figure_html(image: np.ndarray, pose, label: str, rep: dict | None, joints: dict, t_s: float) -> str:
+    import cv2
+
+    from coach.overlay import draw_skeleton
+
+    e = html.escape
+    faults = (rep or {}).get("fault_details") or []
+    mark = {j: FAULT_MARK for j in joints.get(rep["index"], ())} if rep is not None and faults else {}
+    pic = draw_skeleton(image, pose, highlight=mark)
+    ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(pic, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:
+        return ""
+    src = "data:image/jpeg;base64," + base64.b64encode(jpg.tobytes()).decode("ascii")
+    lines = [f"<b>{e(label)}</b> · {t_s:.1f} s"]
+    if rep is not None:
+        lines[0] += f" · quality {rep.get('quality')}"
+        for d in faults:
+            lines.append(f"{e(d.get('name') or d['code'])}: {e(d.get('evidence') or '')}")
+        if not faults:
+            lines.append("Clean: no fault found")
+        if rep.get("cue"):
+            lines.append(f'<span class="cue">“{e(rep["cue"])}”</span>')
+    cls = "fault" if faults else "good"
+    return (f'<figure class="{cls}"><img src="{src}" alt="{e(label)}"><figcaption>' + "<br>".join(lines)
+            + "</figcaption></figure>")
+
+
+def _plots(result, catalogue: dict) -> list[str]:
+    from coach.app_review import deviation_figure, signal_figure
+
+    out = []
+    try:
+        fig = signal_figure(result, catalogue)
+        if fig is not None:
+            out.append("<h2>The exercise signal, rep by rep</h2>" + _img(fig))
+        fig, note = deviation_figure(result, catalogue)
+        if fig is not None:
+            head = ("The hold's measures against their limits" if result.summary.get("kind") == "hold"
+                    else "Where in the rep it went wrong")
+            out.append(f"<h2>{head}</h2>"
+                       + (f'<p class="small">{html.escape(note)}</p>' if note else "") + _img(fig))
+    except Exception as err:  # plots are extras, as on the Review page
+        log.exception("report plots failed")
+        out.append(f'<p class="small">The plots could not be drawn ({html.escape(type(err).__name__)}).</p>')
+    return out
+
+
+def _img(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    return f'<img class="plot" alt="plot" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'

@@ -1,0 +1,138 @@
+"""The report to print or send (report.html): on a synthetic set whose faults and turning points are known, and a
+video whose every frame says which frame it is."""
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+
+from coach.analyze import AnalysisResult, build_summary
+from coach.report import chosen_reps, report_html
+from coach.session import replay
+from coach.video import AnnotatedVideoWriter, VideoFileSource
+from tests.synth import squat_set
+
+W, H = 320, 240
+BAR_ROWS = slice(2, 10)  # the frame number is drawn here, above the body
+
+
+def _numbered_video(path: Path, n: int, fps: float) -> Path:
+    """Frame i: black with a white bar at column 3 i (mod 300) along the top (where no skeleton is drawn): a frame
+    off is 3 pixels off."""
+    with AnnotatedVideoWriter(path, fps, (W, H)) as out:
+        for i in range(n):
+            img = np.zeros((H, W, 3), np.uint8)
+            x = 3 * i % 300
+            img[0:12, x:x + 4] = 255
+            out.write(img, i / fps)
+    return path
+
+
+def _bar_x(jpeg: bytes) -> float:
+    import cv2
+
+    img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+    scale = img.shape[1] / W
+    col = img[BAR_ROWS].astype(float).mean(axis=0)
+    return float(np.argmax(col)) / scale
+
+
+class _Figures(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.figures: list[dict] = []
+        self.rows = 0
+        self._in, self._caption, self._body = None, False, False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "figure":
+            self._in = {"class": a.get("class"), "img": None, "caption": ""}
+        elif tag == "img" and self._in is not None:
+            self._in["img"] = a["src"]
+        elif tag == "figcaption":
+            self._caption = True
+        elif tag == "tbody":
+            self._body = True
+        elif tag == "tr" and self._body:
+            self.rows += 1
+
+    def handle_endtag(self, tag):
+        if tag == "figure":
+            self.figures.append(self._in)
+            self._in = None
+        elif tag == "figcaption":
+            self._caption = False
+        elif tag == "tbody":
+            self._body = False
+
+    def handle_data(self, data):
+        if self._caption and self._in is not None:
+            self._in["caption"] += data
+
+
+def _result(tmp_path: Path):
+    # four squats: the 2nd and 4th stop well short of depth (named "shallow"), the 1st and 3rd are clean
+    seq, turns = squat_set(4, depth_deg=125, depths=[1, 0.72, 1, 0.72])
+    video = _numbered_video(tmp_path / "client.mp4", len(seq), seq.fps)
+    coach = replay("squat", seq)
+    src = VideoFileSource(video)
+    summary = build_summary(seq, coach, src.info, Path("pose_landmarker_full.task"), 1, [])
+    return AnalysisResult(tmp_path, {}, summary, seq, coach), video, turns
+
+
+def test_the_report_pictures_each_faulty_rep_at_its_turning_point_beside_the_cleanest(tmp_path):
+    result, video, turns = _result(tmp_path)
+    s = result.summary
+    assert s["rep_count"] == 4 and [r["faults"] for r in s["reps"]] == [[], ["shallow_depth"], [], ["shallow_depth"]]
+    page = report_html(result, video, title='client <b>"take 2"</b>.mp4')
+    # the name as the user gave it, as text: never markup
+    assert "client &lt;b&gt;&quot;take 2&quot;&lt;/b&gt;.mp4" in page and "<b>\"take 2\"</b>" not in page
+    # self-contained: no script, nothing fetched
+    assert "<script" not in page.lower() and not re.search(r'(src|href)="(?!data:)', page)
+    p = _Figures()
+    p.feed(page)
+    assert p.rows == 4  # the rep table
+    figs = p.figures
+    # the faulty reps in order, then the cleanest for comparison (rep 1: quality 100, the earliest)
+    assert [f["class"] for f in figs] == ["fault", "fault", "good"]
+    assert [re.match(r"(For comparison: )?Rep (\d+)", f["caption"], re.I).group(2) for f in figs] == ["2", "4", "1"]
+    evidence = [r["fault_details"][0]["evidence"] for r in s["reps"] if r["faults"]]
+    assert evidence[0] in figs[0]["caption"] and evidence[1] in figs[1]["caption"]
+    assert s["reps"][1]["cue"] in figs[0]["caption"]
+    # each picture is the frame at that rep's turning point (the bar says which frame it is)
+    for f, rep in zip(figs, [s["reps"][1], s["reps"][3], s["reps"][0]]):
+        jpeg = base64.b64decode(f["img"].split(",", 1)[1])
+        want = int(np.argmin(np.abs(result.sequence.t_s - rep["turn_s"])))
+        assert abs(_bar_x(jpeg) - 3 * want % 300) <= 1, (rep["index"], _bar_x(jpeg), want)
+    # and the turning points are the set's bottoms
+    np.testing.assert_allclose([r["turn_s"] for r in s["reps"]], turns, atol=0.15)
+
+
+def test_without_the_video_the_report_still_has_its_figures_and_table(tmp_path):
+    result, video, _ = _result(tmp_path)
+    page = report_html(result, None)
+    p = _Figures()
+    p.feed(page)
+    assert p.figures == [] and p.rows == 4
+    assert "Squat" in page and page.count('class="plot"') == 2
+
+
+def test_which_reps_are_pictured():
+    def rep(i, quality, faults=(), partial=False):
+        return {"index": i, "quality": quality, "faults": list(faults), "partial": partial}
+
+    reps = [rep(1, 50, partial=True), rep(2, 90, ["a"]), rep(3, 100), rep(4, 100), rep(5, 70, ["b"])]
+    faulty, best = chosen_reps({"reps": reps})
+    assert [r["index"] for r in faulty] == [2, 5] and best["index"] == 3
+    # every rep has a fault: no separate comparison picture
+    faulty, best = chosen_reps({"reps": [rep(1, 90, ["a"]), rep(2, 80, ["a"])]})
+    assert [r["index"] for r in faulty] == [1, 2] and best is None
+    # a clean set: the best rep alone
+    faulty, best = chosen_reps({"reps": [rep(1, 100), rep(2, 100)]})
+    assert faulty == [] and best["index"] == 1
+    # only partial reps: nothing
+    assert chosen_reps({"reps": [rep(1, 40, partial=True)]}) == ([], None)
