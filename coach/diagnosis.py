@@ -401,7 +401,12 @@ def model_fault(ex: Exercise, verdict: ModelVerdict, threshold: float) -> Fault 
         cue, cue_repeat, severity = "Slow down and control the movement: match your best reps", "", 2
     evidence = (f"movement differs from correct {ex.name.lower()}s the model learned "
                 f"(p={verdict.p_fault:.2f}){where}")
-    joints = (verdict.deviation_joint,) if verdict.deviation_joint else ()
+    # the landmarks to mark on the video: a skeleton joint of the model's own ("head": the ears' midpoint) is
+    # marked by the landmarks it is made of (marking "head" itself failed: no landmark has that name)
+    from coach.body import DERIVED_JOINTS
+
+    j = verdict.deviation_joint
+    joints = DERIVED_JOINTS.get(j, (j,)) if j else ()
     return Fault("form_deviation" if code == "wrong" else code, name, severity, cue, evidence, "model",
                  None, threshold, verdict.p_fault, cue_repeat, joints)
 

@@ -408,6 +408,25 @@ def test_rep_metrics_for_history():
     assert summary["rep_count"] == 3 and summary["good_reps"] == 3 and summary["most_frequent_fault"] is None
 
 
+def test_a_model_fault_marks_landmarks_the_video_can_draw():
+    # The learned model names the skeleton joint that strayed most; "head" (the ears' midpoint) is no landmark.
+    # Marking it on the video raised "unknown landmark 'head'" (the annotated video, the live picture).
+    from coach.diagnosis import ModelVerdict, model_fault
+    from coach.exercises import get_exercise
+    from coach.overlay import HIGHLIGHT, annotate
+    from coach.types import LM, PoseFrame
+    from physics import HUMAN_13
+
+    ex = get_exercise("push-up")
+    pose = PoseFrame(0.0, np.full((33, 2), 0.5, np.float32), np.zeros((33, 3), np.float32), np.ones(33, np.float32))
+    for joint in HUMAN_13.joints:
+        f = model_fault(ex, ModelVerdict("wrong", 0.9, 0.9, joint, 0.5), 0.5)
+        assert f.joints and set(f.joints) <= set(LM), (joint, f.joints)
+        annotate(np.zeros((48, 64, 3), np.uint8), pose, ["cue"], {j: HIGHLIGHT for j in f.joints})
+    head = model_fault(ex, ModelVerdict("wrong", 0.9, 0.9, "head", 0.5), 0.5)
+    assert head.joints == ("left_ear", "right_ear") and "deviation at the head" in head.evidence
+
+
 def test_forest_verdict_for_one_rep_is_the_forests_own():
     """The single-rep fast path gives predict_proba's numbers exactly, missing measures (NaN) included."""
     from sklearn.ensemble import RandomForestClassifier
