@@ -230,8 +230,9 @@ def _count_lines(name: str, recognised: bool, hold, rep_count: int, partial_coun
 def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise: str = "auto",
                   pose_model: str | os.PathLike | None = None, num_poses: int = 1, write_video: bool = True,
                   progress: bool | Progress = True, use_model: bool = True, models=None,
-                  title: str | None = None) -> AnalysisResult:
-    """``title``: the video's name as the user knows it, for the report (an upload is read from a working copy)."""
+                  title: str | None = None, person: str | None = None) -> AnalysisResult:
+    """``title``: the video's name as the user knows it, for the report (an upload is read from a working copy);
+    ``person``: whose session it is, for the report."""
     video, out_dir = Path(video), Path(out_dir)
     catalogue = load_catalogue()
     if exercise not in (None, "", "auto"):
@@ -282,7 +283,7 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
             raise NoPersonError(f"nobody was visible in {video}: film the whole body in good light and try again")
         if callable(progress):
             progress(0.99, "writing the report and the files")
-        summary = _write_outputs(stage, seq, coach, src, estimator, num_poses, title)
+        summary = _write_outputs(stage, seq, coach, src, estimator, num_poses, title, person)
         files = _move_into(stage, out_dir)
         if callable(progress):
             progress(1.0, "done")
@@ -335,7 +336,7 @@ def _move_into(stage: Path, out_dir: Path) -> dict[str, Path]:
 
 
 def _write_outputs(stage: Path, seq: PoseSequence, coach: Coach, src: VideoFileSource, estimator,
-                   num_poses: int, title: str | None = None) -> dict:
+                   num_poses: int, title: str | None = None, person: str | None = None) -> dict:
     from coach.export import write_mot, write_trc
     from coach.io import save_csv, save_npz
 
@@ -356,7 +357,7 @@ def _write_outputs(stage: Path, seq: PoseSequence, coach: Coach, src: VideoFileS
         from coach.report import write_report
 
         write_report(stage / FILES["report"], AnalysisResult(stage, {}, summary, seq, coach), src.path,
-                     coach.catalogue, title)
+                     coach.catalogue, title, person)
     except Exception as e:  # the report is one view of the results: say so, keep the rest
         log.exception("report failed")
         summary["warnings"].append(f"no report.html written ({type(e).__name__}: {e})")

@@ -532,7 +532,7 @@ def _run_review(ctx: AppContext, upload, demo_path: Path | None, exercise: str, 
             bar.progress(min(max(float(frac), 0.0), 1.0), text=f"Analysing {name}: {text}")
 
         try:
-            review = analyse(video, name, exercise, progress)
+            review = analyse(video, name, exercise, progress, person=ctx.profile.name if ctx.profile else None)
         except CoachError as e:
             bar.empty()
             st.error(str(e).replace(str(video), name))
@@ -786,6 +786,7 @@ def _session_details(h: History, sid: int, catalogue: dict | None = None) -> Non
             st.markdown(f"- {note}")
         if s.get("video_path") and Path(s["video_path"]).is_file():
             st.video(Path(s["video_path"]).read_bytes(), format="video/mp4")
+        _session_report_button(h, sid, s, catalogue)
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         confirm = c1.checkbox("Yes, delete this session and everything saved with it", key=f"confirm_delete_{sid}")
         if c2.button("Delete session", key=f"delete_{sid}", disabled=not confirm, width="stretch"):
@@ -793,6 +794,25 @@ def _session_details(h: History, sid: int, catalogue: dict | None = None) -> Non
             st.session_state.pop("history_session", None)
             st.toast("Session deleted", icon=":material/delete:")
             st.rerun()
+
+
+def _session_report_button(h: History, sid: int, s: dict, catalogue: dict | None) -> None:
+    """The session as the report to print or send, made when clicked (pictures only when its video was kept)."""
+    from coach.report import session_report
+
+    day = _dt.datetime.fromisoformat(s["started_utc"]).astimezone().strftime("%Y-%m-%d")
+    who = "".join(c if c.isalnum() else "_" for c in s.get("profile") or "").lower()
+    what = "".join(c if c.isalnum() else "_" for c in s.get("exercise") or "session")
+
+    def make() -> str:
+        fresh = h.session(sid)
+        return session_report(fresh if fresh is not None else s, catalogue)
+
+    st.download_button("Report to print or send (HTML)", data=make, file_name=f"{who}_{what}_{day}_report.html",
+                       mime="text/html", key=f"session_report_{sid}", on_click="ignore",
+                       help="One file with the results, the rep table and the plots"
+                            + (", and pictures of the reps" if s.get("video_path") else
+                               " (pictures of the reps only when the annotated video was kept)"))
 
 
 def _export(h: History, profile: Profile) -> None:

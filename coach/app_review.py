@@ -69,7 +69,7 @@ class Review:
         self._remove()
 
 
-def analyse(video: Path, name: str, exercise: str = "auto", progress=None) -> Review:
+def analyse(video: Path, name: str, exercise: str = "auto", progress=None, person: str | None = None) -> Review:
     """Run :func:`coach.analyze.analyze_video` into a fresh working folder (removed with :meth:`Review.cleanup`).
     Raises :class:`coach.errors.CoachError` with a one-line message on bad input."""
     from coach.analyze import analyze_video
@@ -78,7 +78,7 @@ def analyse(video: Path, name: str, exercise: str = "auto", progress=None) -> Re
     work = work_dir("coach-review-")
     try:
         result = analyze_video(video, work / "out", exercise=exercise, progress=progress or False,
-                               title=name)
+                               title=name, person=person)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

@@ -47,30 +47,66 @@ img.plot { width: 100%; border: 1px solid #e3e7ec; }
 
 
 def write_report(path: str | os.PathLike, result, video: str | os.PathLike | None = None,
-                 catalogue: dict | None = None, title: str | None = None) -> Path:
+                 catalogue: dict | None = None, title: str | None = None, person: str | None = None) -> Path:
     """Write the report of ``result`` (a :class:`coach.analyze.AnalysisResult`: its summary, landmark sequence
     and coach) to ``path``. ``video``: the analysed video, for the pictures of reps (none without it).
-    ``title``: the video's name as the user knows it (an upload is analysed under a working name)."""
+    ``title``: the video's name as the user knows it (an upload is analysed under a working name); ``person``:
+    whose session it is."""
     path = Path(path)
-    path.write_text(report_html(result, video, catalogue, title), encoding="utf-8")
+    path.write_text(report_html(result, video, catalogue, title, person), encoding="utf-8")
     return path
 
 
+def session_report(session: dict, catalogue: dict | None = None) -> str:
+    """A session of the history (:meth:`coach.history.History.session`) as a report: its stored results, its
+    landmarks for the plots, and its kept annotated video (if the user kept it) for the pictures."""
+    from types import SimpleNamespace
+
+    from coach.io import load_npz
+
+    summary = dict(session.get("summary") or {})
+    summary["reps"] = session.get("reps") or []
+    for key, col in (("exercise", "exercise"), ("exercise_name", "exercise_name"),
+                     ("exercise_source", "exercise_source"), ("kind", "exercise_kind"), ("view", "view"),
+                     ("rep_count", "rep_count"), ("partial_count", "partial_count"), ("good_reps", "good_reps")):
+        if summary.get(key) is None:
+            summary[key] = session.get(col)
+    seq = None
+    if session.get("landmarks_path") and Path(session["landmarks_path"]).is_file():
+        try:
+            seq = load_npz(session["landmarks_path"])
+        except Exception as e:  # the results stand without the plots
+            log.warning("landmarks of session %s unreadable: %s", session.get("id"), e)
+    video = session.get("video_path")
+    video = video if video and Path(video).is_file() else None
+    if session.get("kind") == "live":
+        title = f"Live set {session['set_index']}" if session.get("set_index") else "Live set"
+        when = ("trained", session.get("started_utc"))
+    else:
+        title = session.get("source") or "Video review"
+        when = ("analysed", summary.get("created_utc") or session.get("started_utc"))
+    result = SimpleNamespace(summary=summary, sequence=seq, coach=None)
+    return report_html(result, video, catalogue, title, session.get("profile"), when)
+
+
 def report_html(result, video: str | os.PathLike | None = None, catalogue: dict | None = None,
-                title: str | None = None) -> str:
+                title: str | None = None, person: str | None = None,
+                when: tuple[str, str | None] | None = None) -> str:
+    """The report as a page. ``when``: (verb, ISO time) for its date line, ("analysed", the summary's
+    ``created_utc``) by default."""
     from coach.app_review import rep_rows, set_notes, summary_figures
     from coach.exercises import load_catalogue
 
     cat = catalogue if catalogue is not None else load_catalogue()
     s = result.summary
-    name = title or Path(s["video"]["path"]).name
+    name = title or Path((s.get("video") or {}).get("path") or "video").name
     ex = s.get("exercise_name") or "exercise not recognised"
     how = " (recognised)" if s.get("exercise_source") == "recognised" else ""
     e = html.escape
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{e(name)}: {e(ex)}</title><style>{_CSS}</style></head><body>",
-           f"<h1>{e(name)}: {e(ex)}{e(how)}</h1>", f'<p class="meta">{e(_meta_line(s))}</p>',
+           f"<h1>{e(name)}: {e(ex)}{e(how)}</h1>", f'<p class="meta">{e(_meta_line(s, person, when))}</p>',
            '<div class="figures">']
     for label, value in summary_figures(s):
         if label != "Exercise":
@@ -99,19 +135,21 @@ def report_html(result, video: str | os.PathLike | None = None, catalogue: dict 
     if rows:
         out.append("<h2>Rep by rep</h2>" + _table(rows))
     out += _plots(result, cat)
-    out.append(f'<p class="small">Made by coach {e(str(s.get("coach_version") or ""))} on this computer from '
-               f"{e(name)}. Positions are estimated from one camera: distances and angles are approximate, "
-               "most of all for joints turned away from it.</p></body></html>")
+    version = f" {s['coach_version']}" if s.get("coach_version") else ""
+    out.append(f'<p class="small">Made by coach{e(version)} on this computer. Positions are estimated from one '
+               "camera: distances and angles are approximate, most of all for joints turned away from it.</p>"
+               "</body></html>")
     return "\n".join(out)
 
 
-def _meta_line(s: dict) -> str:
+def _meta_line(s: dict, person: str | None = None, when: tuple[str, str | None] | None = None) -> str:
     v = s.get("video") or {}
-    parts = []
+    parts = [person] if person else []
+    verb, iso = when or ("analysed", s.get("created_utc"))
     try:
-        when = _dt.datetime.fromisoformat(s["created_utc"]).astimezone()
-        parts.append(f"analysed {when:%Y-%m-%d %H:%M}")
-    except (KeyError, TypeError, ValueError):
+        t = _dt.datetime.fromisoformat(iso).astimezone()
+        parts.append(f"{verb} {t:%Y-%m-%d %H:%M}")
+    except (TypeError, ValueError):
         pass
     if v.get("duration_s") is not None:
         parts.append(f"{v['duration_s']:.0f} s of video")
@@ -231,6 +269,8 @@ def _plots(result, catalogue: dict) -> list[str]:
     from coach.app_review import deviation_figure, signal_figure
 
     out = []
+    if result.sequence is None or not len(result.sequence):  # a session kept without its landmarks
+        return out
     try:
         fig = signal_figure(result, catalogue)
         if fig is not None:

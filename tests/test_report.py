@@ -136,3 +136,40 @@ def test_which_reps_are_pictured():
     assert faulty == [] and best["index"] == 1
     # only partial reps: nothing
     assert chosen_reps({"reps": [rep(1, 40, partial=True)]}) == ([], None)
+
+
+def test_a_session_of_the_history_as_a_report(tmp_path):
+    from coach.history import History
+    from coach.io import save_npz
+    from coach.report import session_report
+
+    result, video, _ = _result(tmp_path)
+    npz = save_npz(result.sequence, tmp_path / "landmarks.npz")
+    result.files = {"annotated_video": video, "landmarks_npz": npz}
+    h = History(tmp_path / "history.sqlite")
+    anna = h.add_profile("Anna K")
+    # a reviewed video kept with its annotated video: pictures from it, at the turning points
+    sid = h.add_analysis(anna, result, source="client <1>.mp4", keep_video=True)
+    page = session_report(h.session(sid))
+    assert "<h1>client &lt;1&gt;.mp4: Squat</h1>" in page and '<p class="meta">Anna K · analysed ' in page
+    p = _Figures()
+    p.feed(page)
+    assert p.rows == 4 and [f["class"] for f in p.figures] == ["fault", "fault", "good"]
+    reps = result.summary["reps"]
+    for f, rep in zip(p.figures, [reps[1], reps[3], reps[0]]):
+        want = int(np.argmin(np.abs(result.sequence.t_s - rep["turn_s"])))
+        assert abs(_bar_x(base64.b64decode(f["img"].split(",", 1)[1])) - 3 * want % 300) <= 1
+    assert page.count('class="plot"') == 2
+    # the kept video deleted by hand: the report without pictures, no error
+    Path(h.session(sid)["video_path"]).unlink()
+    p = _Figures()
+    p.feed(session_report(h.session(sid)))
+    assert p.figures == [] and p.rows == 4
+    # a live set (no video): its results, the plots from its landmarks
+    live = h.add_coach(anna, result.coach, set_index=2, landmarks=npz)
+    page = session_report(h.session(live))
+    assert "<h1>Live set 2: Squat</h1>" in page and "Anna K · trained " in page
+    p = _Figures()
+    p.feed(page)
+    assert p.figures == [] and p.rows == 4 and page.count('class="plot"') == 2
+    assert "Sit deeper" in page  # the cue of a shallow rep, in the table

@@ -203,25 +203,33 @@ def run_review(page, url: str, clip: Path, res: dict, shots: Path, work: Path) -
     }""")
     shot(page, shots / "review_report.png")
     # the report to print or send: downloaded as a client would get it, opened from the file (offline)
+    res["report_file_name"], res["report"] = open_report(page, work / "report.html", shots / "report_html.png")
+
+
+REPORT_JS = """() => ({
+    title: document.title, h1: document.querySelector('h1').innerText,
+    meta: document.querySelector('.meta').innerText,
+    rows: document.querySelectorAll('table tbody tr').length,
+    figures: Array.from(document.querySelectorAll('figure figcaption')).map(f => f.innerText),
+    images: Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight]),
+    outside: Array.from(document.querySelectorAll('[src],[href]')).map(e => e.getAttribute('src') ||
+             e.getAttribute('href')).filter(u => !u.startsWith('data:'))})"""
+
+
+def open_report(page, path: Path, screenshot: Path) -> tuple[str, dict]:
+    """Click the page's "Report to print or send" download, save it, open the file in a new tab: what it shows."""
     with page.expect_download(timeout=60_000) as dl:
         page.get_by_test_id("stDownloadButton").filter(has_text="Report to print or send").click()
-    path = work / "report.html"
     dl.value.save_as(str(path))
-    res["report_file_name"] = dl.value.suggested_filename
     report = page.context.new_page()
     try:
         report.goto(path.as_uri())
         report.wait_for_load_state("load")
-        res["report"] = report.evaluate("""() => ({
-            title: document.title, h1: document.querySelector('h1').innerText,
-            rows: document.querySelectorAll('table tbody tr').length,
-            figures: Array.from(document.querySelectorAll('figure figcaption')).map(f => f.innerText),
-            images: Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight]),
-            outside: Array.from(document.querySelectorAll('[src],[href]')).map(e => e.getAttribute('src') ||
-                     e.getAttribute('href')).filter(u => !u.startsWith('data:'))})""")
-        shot(report, shots / "report_html.png")
+        shown = report.evaluate(REPORT_JS)
+        shot(report, screenshot)
     finally:
         report.close()
+    return dl.value.suggested_filename, shown
 
 
 def run_history(page, url: str, res: dict, shots: Path, work: Path) -> None:
@@ -240,6 +248,9 @@ def run_history(page, url: str, res: dict, shots: Path, work: Path) -> None:
     path = work / "export.json"
     dl.value.save_as(str(path))
     res["history_export"] = json.loads(path.read_text())
+    # the session picked in "Session details" (the newest: the reviewed video) as its report
+    res["history_report_file_name"], res["history_report"] = open_report(page, work / "history_report.html",
+                                                                         shots / "history_report_html.png")
 
 
 def run_teach(page, url: str, res: dict, shots: Path) -> None:

@@ -123,6 +123,7 @@ def test_review_report_opens_offline_with_its_pictures(e2e):
     assert rep["outside"] == []
     assert len(rep["images"]) >= 3 and all(ok and w > 100 and h > 100 for ok, w, h in rep["images"]), rep["images"]
     assert rep["figures"] and all("quality" in f for f in rep["figures"]), rep["figures"]
+    assert rep["meta"].startswith("Me · analysed "), rep["meta"]  # whose session: the person chosen in the sidebar
 
 
 def test_history_finds_both_sessions(e2e):
@@ -143,6 +144,11 @@ def test_history_finds_both_sessions(e2e):
         for r in s["reps"]:
             m = r["metrics"]
             assert m["eccentric_s"] > 0 and m["concentric_s"] > 0 and m["rom"] > 0 and r["cue"]
+    # the reviewed video's session as a report: its results and plots (no pictures: the video was not kept)
+    rep = e2e["history_report"]
+    assert e2e["history_report_file_name"].startswith("me_shoulder_press_") and rep["outside"] == []
+    assert rep["h1"].startswith("shoulder-press.mp4: Shoulder press") and rep["meta"].startswith("Me · analysed ")
+    assert rep["rows"] == 10 and rep["figures"] == [] and len(rep["images"]) == 2, rep
 
 
 def test_teach_page_loads_and_explains(e2e):

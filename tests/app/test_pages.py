@@ -325,6 +325,8 @@ def test_history_lists_charts_details_and_deletes(app_env):
     details = table(at, "Evidence")
     assert list(details["Faults"]) == ["good", "shallow"]
     assert "shallow: 12 cm (keep within 8)" in list(details["Evidence"])
+    report = [b for b in at.download_button if b.label == "Report to print or send (HTML)"]
+    assert len(report) == 1 and "only when the annotated video was kept" in report[0].help
     assert at.button(key=f"delete_{live}").disabled  # not without the confirmation tick
     at.checkbox(key=f"confirm_delete_{live}").check().run()
     at.button(key=f"delete_{live}").click().run()
