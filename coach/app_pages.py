@@ -466,7 +466,7 @@ def _speech(enabled: bool, session_key: str) -> None:
 # ----------------------------------------------------------------------------------------------------------------
 # Review
 def review_page(ctx: AppContext | None = None) -> None:
-    from coach.app_review import MAX_UPLOAD_MB, UPLOAD_TYPES, demo_clips
+    from coach.app_review import UPLOAD_TYPES, demo_clips
 
     ctx = ctx or context()
     st.title("Review a recorded video")
@@ -484,8 +484,8 @@ def review_page(ctx: AppContext | None = None) -> None:
     with st.form("review_form", border=False, enter_to_submit=False):
         if source == "Upload a video":
             upload = st.file_uploader("Video file", type=UPLOAD_TYPES, key="review_upload",
-                                      help=f"MP4, MOV, AVI, WebM... up to {MAX_UPLOAD_MB} MB. Film the whole body, "
-                                           f"side-on for most exercises.")
+                                      help=f"MP4, MOV, AVI, WebM... up to {upload_limit_mb()} MB. Film the whole "
+                                           "body, side-on for most exercises.")
         else:
             demo = st.selectbox("Demo clip", list(demos), key="review_demo")
         c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
@@ -506,8 +506,13 @@ def review_page(ctx: AppContext | None = None) -> None:
         _show_review(review, cat)
 
 
+def upload_limit_mb() -> int:
+    """The largest upload the server takes (``server.maxUploadSize`` in .streamlit/config.toml), in MB."""
+    return int(st.get_option("server.maxUploadSize"))
+
+
 def _run_review(ctx: AppContext, upload, demo_path: Path | None, exercise: str, keep: bool) -> None:
-    from coach.app_review import MAX_UPLOAD_MB, analyse, save_upload
+    from coach.app_review import analyse, save_upload
 
     if upload is None and demo_path is None:
         st.error("Choose a video file first (MP4, MOV, AVI, WebM...), then press Analyse.")
@@ -515,15 +520,15 @@ def _run_review(ctx: AppContext, upload, demo_path: Path | None, exercise: str, 
     tmp = None
     try:
         if upload is not None:
-            data = upload.getvalue()
-            if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
-                st.error(f"That video is larger than {MAX_UPLOAD_MB} MB: trim it to the set you want reviewed.")
+            limit = upload_limit_mb()
+            if upload.size > limit * 1024 * 1024:
+                st.error(f"That video is larger than {limit} MB: trim it to the sets you want reviewed.")
                 return
-            if not data:
+            if not upload.size:
                 st.error("That file is empty: choose the video again.")
                 return
             tmp = work_dir("coach-upload-")
-            video, name = save_upload(upload.name, data, tmp), upload.name
+            video, name = save_upload(upload.name, upload, tmp), upload.name  # copied in chunks, not held twice
         else:
             video, name = demo_path, demo_path.name
         bar = st.progress(0.0, text=f"Analysing {name}...")
@@ -898,11 +903,10 @@ def _run_teach(name: str, base: str | None, files: list) -> None:
     try:
         paths = []
         for i, f in enumerate(files):
-            data = f.getvalue()
-            if not data:
+            if not f.size:
                 st.error(f"{f.name} is empty: choose it again or leave it out.")
                 return
-            paths.append(save_upload(f"{i:02d}_{f.name}", data, tmp))
+            paths.append(save_upload(f"{i:02d}_{f.name}", f, tmp))
         bar = st.progress(0.0, text="Reading the videos...")
 
         def progress(frac: float, text: str) -> None:

@@ -25,7 +25,6 @@ DEMO_CLIPS: tuple[tuple[str, str], ...] = (
     ("Push-ups, faulty form (PushFit)", "pushfit/videos/wrong/wrong100.mp4"),
 )
 UPLOAD_TYPES = ["mp4", "mov", "avi", "mkv", "webm", "m4v", "mpg", "mpeg", "3gp"]
-MAX_UPLOAD_MB = 200  # Streamlit's default server.maxUploadSize
 
 GOOD_FILL = "#2e9e5b"
 FAULT_FILL = "#d9534f"
@@ -38,13 +37,20 @@ def demo_clips(root: Path | None = None) -> dict[str, Path]:
     return {label: base / rel for label, rel in DEMO_CLIPS if (base / rel).is_file()}
 
 
-def save_upload(name: str, data: bytes, folder: Path) -> Path:
-    """An uploaded file written to ``folder`` under a safe name with its suffix (OpenCV needs a file)."""
+def save_upload(name: str, data, folder: Path) -> Path:
+    """An uploaded file written to ``folder`` under a safe name with its suffix (OpenCV needs a file). ``data``:
+    bytes, or a file object (Streamlit's upload), copied in chunks: a phone video of a whole session is hundreds of
+    MB, and a second copy of it in memory is not needed."""
     suffix = Path(name).suffix.lower() or ".mp4"
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(name).stem)[:60] or "upload"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stem}{suffix}"
-    path.write_bytes(data)
+    with open(path, "wb") as f:
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            f.write(data)
+        else:
+            data.seek(0)
+            shutil.copyfileobj(data, f, 1 << 20)
     return path
 
 

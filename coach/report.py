@@ -199,10 +199,15 @@ def _pictures(result, video) -> list[str]:
         head = "The hold"
     else:
         faulty, best = chosen_reps(s)
+        many = len(s.get("sets") or []) > 1
+
+        def which(r: dict) -> str:  # "rep 12 (set 2)" in a video of several sets
+            return f"rep {r['index']}" + (f" (set {r['set']})" if many and r.get("set") else "")
+
         for r in faulty:
-            shots.setdefault(_nearest(seq.t_s, r["turn_s"]), (f"Rep {r['index']}", r))
+            shots.setdefault(_nearest(seq.t_s, r["turn_s"]), (which(r).capitalize(), r))
         if best is not None:
-            label = f"For comparison: rep {best['index']}" if faulty else f"Rep {best['index']}"
+            label = f"For comparison: {which(best)}" if faulty else which(best).capitalize()
             shots.setdefault(_nearest(seq.t_s, best["turn_s"]), (label, best))
         head = "Reps to look at" if faulty else "The best rep"
         if faulty:

@@ -173,3 +173,17 @@ def test_a_session_of_the_history_as_a_report(tmp_path):
     p.feed(page)
     assert p.figures == [] and p.rows == 4 and page.count('class="plot"') == 2
     assert "Sit deeper" in page  # the cue of a shallow rep, in the table
+
+
+def test_in_a_video_of_several_sets_a_picture_says_which_set(tmp_path):
+    from tests.synth import two_squat_sets
+
+    seq, _ = two_squat_sets(rest_s=30.0, fps=15.0)  # 3 squats, 30 s rest, 4 squats: every rep clean
+    video = _numbered_video(tmp_path / "session.mp4", len(seq), seq.fps)
+    coach = replay("squat", seq)
+    summary = build_summary(seq, coach, VideoFileSource(video).info, Path("pose_landmarker_full.task"), 1, [])
+    assert [st["rep_count"] for st in summary["sets"]] == [3, 4]
+    p = _Figures()
+    p.feed(report_html(AnalysisResult(tmp_path, {}, summary, seq, coach), video))
+    assert [f["caption"].split(" · ")[0] for f in p.figures] == ["Rep 1 (set 1)"]
+    assert p.rows == 7

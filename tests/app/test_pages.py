@@ -3,6 +3,7 @@ line (never a traceback). The camera component is replaced (it needs a browser: 
 from __future__ import annotations
 
 import sys
+import tempfile
 import types
 from pathlib import Path
 
@@ -197,6 +198,39 @@ def test_review_of_a_broken_video_is_one_error_line(app_env, tmp_path):
     assert len(errors) == 1 and "client.mp4" in errors[0] and "\n" not in errors[0]
     assert "coach-upload-" not in errors[0]  # the temporary copy's path is not shown
     assert History(app_env.db).sessions() == []
+
+
+def test_review_takes_a_whole_sessions_video_and_says_when_one_is_too_big(app_env, tmp_path, monkeypatch):
+    # the app's settings (.streamlit/config.toml, read from the folder the app runs in) take a phone's video of a
+    # whole session: Streamlit's own default is 200 MB, about a minute and a half of 1080p
+    at = page("review_page")
+    at.run()
+    assert "up to 1000 MB" in at.file_uploader(key="review_upload").help
+    # over the limit (made small here): one line saying what to do, nothing analysed, nothing saved
+    import coach.app_pages
+
+    monkeypatch.setattr(coach.app_pages, "upload_limit_mb", lambda: 1)
+    at = page("review_page")
+    at.run()
+    at.file_uploader(key="review_upload").set_value(("session.mp4", b"\0" * 1_500_000, "video/mp4"))
+    at.button(key="review_run").click().run()
+    no_exception(at)
+    assert texts(at, "error") == ["That video is larger than 1 MB: trim it to the sets you want reviewed."]
+    assert History(app_env.db).sessions() == []
+
+
+def test_an_upload_is_saved_in_chunks_from_where_it_is_read():
+    import io
+
+    from coach.app_review import save_upload
+
+    data = bytes(range(256)) * 20_000  # 5 MB: several chunks
+    up = io.BytesIO(data)
+    up.read(1000)  # read before (Streamlit's widget may have been): saved whole all the same
+    with tempfile.TemporaryDirectory() as d:
+        path = save_upload("Client video (1).MOV", up, Path(d))
+        assert path.name == "Client_video__1_.mov" and path.read_bytes() == data
+        assert save_upload("x.mp4", data, Path(d)).read_bytes() == data  # bytes as before
 
 
 @pytest.mark.integration
