@@ -195,6 +195,14 @@ def hip_line_offset(f: Frames) -> np.ndarray:
         return sign * dist / length
 
 
+def body_lean(f: Frames) -> np.ndarray:
+    """Body line (ankles to shoulders) from vertical, degrees: 0 upright, 90 horizontal. Unlike the trunk's lean,
+    the same whether the hips sag or pike."""
+    from coach.angles import angle_between
+
+    return angle_between(f.mid("shoulders") - f.mid("ankles"), np.array([0.0, -1.0, 0.0]))
+
+
 def hip_below_knee(f: Frames) -> np.ndarray:
     """How far the hips are below the knees, in thigh lengths (0 = thighs parallel to the floor, + deeper)."""
     h, k = f.mid("hips"), f.mid("knees")
@@ -374,6 +382,7 @@ for _j, _text in _JOINT_TEXT.items():
     _register(f"{_name}_min", "deg", f"{_text}, the smaller of the visible sides", _angle_measure(_j, "min"))
 _register("trunk_lean", "deg", "trunk (hips to shoulders) from vertical: 0 upright, 90 horizontal",
           lambda f: f.angle("trunk"))
+_register("body_lean", "deg", body_lean.__doc__.split(". ")[0], body_lean)
 _register("hip_line_offset", "body", hip_line_offset.__doc__.split(";")[0], hip_line_offset)
 _register("hip_below_knee", "thigh", hip_below_knee.__doc__, hip_below_knee)
 _register("hip_above_ankle", "ratio", hip_above_ankle.__doc__, hip_above_ankle)

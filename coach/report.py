@@ -13,6 +13,7 @@ import html
 import io
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -126,7 +127,7 @@ def report_html(result, video: str | os.PathLike | None = None, catalogue: dict 
     if notes:
         out.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
     try:
-        out += _pictures(result, video)
+        out += _pictures(result, video, cat)
     except Exception as err:  # pictures are extras: the report stands without them
         log.exception("report pictures failed")
         out.append(f'<p class="small">The pictures of the reps could not be made ({e(type(err).__name__)}: '
@@ -186,17 +187,42 @@ def chosen_reps(summary: dict) -> tuple[list[dict], dict | None]:
     return faulty, best
 
 
-def _pictures(result, video) -> list[str]:
+@dataclass
+class _Shot:
+    """A picture to take: its heading, the lines beneath it, the cue, and the landmarks to mark."""
+
+    label: str
+    lines: list[str]
+    cue: str = ""
+    faulty: bool = False
+    marks: tuple[str, ...] = ()
+
+
+def _pictures(result, video, catalogue: dict) -> list[str]:
     s, seq = result.summary, result.sequence
     if video is None or not Path(video).is_file() or seq is None or not len(seq):
         return []
-    shots: dict[int, tuple[str, dict | None]] = {}  # frame -> (label, rep), in the order shown
+    ex = catalogue.get(s.get("exercise") or "")
+    shots: dict[int, _Shot] = {}  # frame -> what to show, in the order shown
     intro = ""
     if s.get("kind") == "hold":
+        h = s.get("hold") or {}
+        details = {d["code"]: d for d in h.get("faults") or []}
+        for code, t in sorted((h.get("fault_at_s") or {}).items(), key=lambda kv: kv[1]):
+            d = details.get(code) or {"code": code}
+            secs = (h.get("fault_s") or {}).get(code)
+            shots.setdefault(_nearest(seq.t_s, t), _Shot(
+                f"{d.get('name') or code} (where it was worst)",
+                [d.get("evidence") or "", f"{secs:.1f} s of the hold" if secs is not None else ""],
+                _rule_cue(ex, code), True, _marks(ex, d)))
+        span = h.get("in_position_span_s")
         present = np.flatnonzero(seq.present)
-        if len(present):
-            shots[int(present[len(present) // 2])] = ("In position", None)
+        middle = (span[0] + span[1]) / 2 if span else (seq.t_s[present[len(present) // 2]] if len(present) else None)
+        if middle is not None and not shots:
+            shots[_nearest(seq.t_s, middle)] = _Shot("In position", ["Clean: no fault found"] if span else [])
         head = "The hold"
+        if shots and any(x.faulty for x in shots.values()):
+            intro = '<p class="small">Each fault where it was worst; the joints at fault are marked in red.</p>'
     else:
         faulty, best = chosen_reps(s)
         many = len(s.get("sets") or []) > 1
@@ -204,11 +230,18 @@ def _pictures(result, video) -> list[str]:
         def which(r: dict) -> str:  # "rep 12 (set 2)" in a video of several sets
             return f"rep {r['index']}" + (f" (set {r['set']})" if many and r.get("set") else "")
 
+        def shot(label: str, r: dict) -> _Shot:
+            details = r.get("fault_details") or []
+            lines = [f"{d.get('name') or d['code']}: {d.get('evidence') or ''}" for d in details]
+            marks = tuple(dict.fromkeys(j for d in details for j in _marks(ex, d, r)))
+            return _Shot(f"{label} · quality {r.get('quality')}", lines or ["Clean: no fault found"],
+                         r.get("cue") or "", bool(details), marks)
+
         for r in faulty:
-            shots.setdefault(_nearest(seq.t_s, r["turn_s"]), (which(r).capitalize(), r))
+            shots.setdefault(_nearest(seq.t_s, r["turn_s"]), shot(which(r).capitalize(), r))
         if best is not None:
             label = f"For comparison: {which(best)}" if faulty else which(best).capitalize()
-            shots.setdefault(_nearest(seq.t_s, best["turn_s"]), (label, best))
+            shots.setdefault(_nearest(seq.t_s, best["turn_s"]), shot(label, best))
         head = "Reps to look at" if faulty else "The best rep"
         if faulty:
             intro = ('<p class="small">Each picture is the rep\'s turning point; the joints at fault are marked in '
@@ -217,11 +250,9 @@ def _pictures(result, video) -> list[str]:
         return []
     from coach.video import VideoFileSource
 
-    joints = _fault_joints(result)
     figs = {}
     for fr in VideoFileSource(video, max_side=PICTURE_SIDE).pick(shots):
-        label, rep = shots[fr.index]
-        figs[fr.index] = _figure_html(fr.image, seq.frame(fr.index), label, rep, joints, float(seq.t_s[fr.index]))
+        figs[fr.index] = _figure_html(fr.image, seq.frame(fr.index), shots[fr.index], float(seq.t_s[fr.index]))
     if not figs:
         return []
     return [f"<h2>{head}</h2>", intro, '<div class="pictures">', *(figs[i] for i in shots if i in figs), "</div>"]
@@ -234,40 +265,49 @@ def _nearest(t_s: np.ndarray, t: float) -> int:
     return i
 
 
-def _fault_joints(result) -> dict[int, tuple[str, ...]]:
-    """Rep index -> the landmarks its faults are measured on (from the coach's reports, when there are any)."""
-    coach = getattr(result, "coach", None)
-    out = {}
-    for rep in getattr(coach, "reports", None) or []:
-        out[rep.index] = tuple(j for f in rep.faults for j in f.joints)
-    return out
+def _marks(ex, detail: dict, rep: dict | None = None) -> tuple[str, ...]:
+    """The landmarks a fault is about: those of its rule's measure; for the learned model's, the joint that
+    strayed most (a skeleton joint of the model's own by the landmarks it is made of)."""
+    from coach.diagnosis import measure_joints
+
+    if detail.get("source") == "model":
+        j = ((rep or {}).get("model") or {}).get("deviation_joint")
+        if not j:
+            return ()
+        from coach.body import DERIVED_JOINTS
+
+        return DERIVED_JOINTS.get(j, (j,))
+    try:
+        return measure_joints(ex.fault(detail["code"]).measure) if ex is not None else ()
+    except KeyError:
+        return ()
 
 
-def _figure_html(image: np.ndarray, pose, label: str, rep: dict | None, joints: dict, t_s: float) -> str:
+def _rule_cue(ex, code: str) -> str:
+    try:
+        return ex.fault(code).cue if ex is not None else ""
+    except KeyError:
+        return ""
+
+
+def _figure_html(image: np.ndarray, pose, shot: _Shot, t_s: float) -> str:
     import cv2
 
     from coach.overlay import draw_skeleton
 
     e = html.escape
-    faults = (rep or {}).get("fault_details") or []
-    mark = {j: FAULT_MARK for j in joints.get(rep["index"], ())} if rep is not None and faults else {}
-    pic = draw_skeleton(image, pose, highlight=mark)
+    pic = draw_skeleton(image, pose, highlight={j: FAULT_MARK for j in shot.marks})
     ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(pic, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
     if not ok:
         return ""
     src = "data:image/jpeg;base64," + base64.b64encode(jpg.tobytes()).decode("ascii")
-    lines = [f"<b>{e(label)}</b> · {t_s:.1f} s"]
-    if rep is not None:
-        lines[0] += f" · quality {rep.get('quality')}"
-        for d in faults:
-            lines.append(f"{e(d.get('name') or d['code'])}: {e(d.get('evidence') or '')}")
-        if not faults:
-            lines.append("Clean: no fault found")
-        if rep.get("cue"):
-            lines.append(f'<span class="cue">“{e(rep["cue"])}”</span>')
-    cls = "fault" if faults else "good"
-    return (f'<figure class="{cls}"><img src="{src}" alt="{e(label)}"><figcaption>' + "<br>".join(lines)
-            + "</figcaption></figure>")
+    label, _, rest = shot.label.partition(" · ")
+    lines = [f"<b>{e(label)}</b> · {t_s:.1f} s" + (f" · {e(rest)}" if rest else "")]
+    lines += [e(x) for x in shot.lines if x]
+    if shot.cue:
+        lines.append(f'<span class="cue">“{e(shot.cue)}”</span>')
+    return (f'<figure class="{"fault" if shot.faulty else "good"}"><img src="{src}" alt="{e(label)}"><figcaption>'
+            + "<br>".join(lines) + "</figcaption></figure>")
 
 
 def _plots(result, catalogue: dict) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -45,13 +45,18 @@ class HoldReport:
     in_position_s: float
     good_form_s: float
     fault_s: dict  # fault code -> seconds
-    faults: tuple[Fault, ...]  # the latest evidence of each fault seen
+    faults: tuple[Fault, ...]  # each fault seen, with its evidence where it was worst
     quality: int
+    fault_at_s: dict = field(default_factory=dict)  # fault code -> when it was worst (the moment to look at)
+    in_position_span_s: tuple[float, float] | None = None  # first and last moment in position
 
     def to_dict(self) -> dict:
+        span = self.in_position_span_s
         return {"in_position_s": round(self.in_position_s, 2), "good_form_s": round(self.good_form_s, 2),
                 "fault_s": {k: round(v, 2) for k, v in self.fault_s.items()}, "quality": self.quality,
-                "faults": [f.to_dict() for f in self.faults]}
+                "faults": [f.to_dict() for f in self.faults],
+                "fault_at_s": {k: round(v, 3) for k, v in self.fault_at_s.items()},
+                "in_position_span_s": None if span is None else [round(span[0], 3), round(span[1], 3)]}
 
 
 @dataclass(frozen=True)
@@ -473,7 +478,8 @@ class _HoldTracker:
         self.in_position_s = 0.0
         self.good_s = 0.0
         self.fault_s: dict[str, float] = {}
-        self.latest: dict[str, Fault] = {}
+        self.worst: dict[str, tuple[float, Fault, float]] = {}  # code -> (how far past its limit, fault, when)
+        self.span: tuple[float, float] | None = None  # first and last moment in position
         self._current: list[Fault] = []
         self._last_t: float | None = None
 
@@ -492,10 +498,13 @@ class _HoldTracker:
         faults = explain(measure_faults(self.ex, values, frames, view))
         self._current = faults
         self.in_position_s += dt
+        self.span = (fr.t if self.span is None else self.span[0], fr.t)
         if faults:
             for f in faults:
                 self.fault_s[f.code] = self.fault_s.get(f.code, 0.0) + dt
-                self.latest[f.code] = f
+                past = abs(f.value - f.threshold) if f.value is not None and f.threshold is not None else 0.0
+                if f.code not in self.worst or past > self.worst[f.code][0]:
+                    self.worst[f.code] = (past, f, fr.t)
         else:
             self.good_s += dt
         return cues.for_hold(faults, fr.t)
@@ -505,7 +514,9 @@ class _HoldTracker:
 
     def report(self) -> HoldReport:
         q = int(round(100 * self.good_s / self.in_position_s)) if self.in_position_s > 0 else 0
-        return HoldReport(self.in_position_s, self.good_s, dict(self.fault_s), tuple(self.latest.values()), q)
+        return HoldReport(self.in_position_s, self.good_s, dict(self.fault_s), tuple(f for _, f, _ in
+                                                                                  self.worst.values()), q,
+                          {code: t for code, (_, _, t) in self.worst.items()}, self.span)
 
 
 def replay(exercise, seq, **options) -> Coach:

@@ -9,8 +9,8 @@ from coach.exercises import get_exercise
 from coach.models import ModelStore
 from coach.reps import count_reps
 from coach.session import Coach
-from synth import (arm_set, profile, pullup_set, pushup_set, render, squat_pose, squat_set, two_squat_sets,
-                   walking)
+from synth import (arm_set, profile, pullup_set, pushup_pose, pushup_set, render, squat_pose, squat_set,
+                   two_squat_sets, walking)
 
 
 def run(seq, exercise="auto"):
@@ -406,6 +406,23 @@ def test_rep_metrics_for_history():
     assert m["rom"] > 100 and m["concentric_velocity_m_s"] > 0.1
     summary = coach.set_summary()
     assert summary["rep_count"] == 3 and summary["good_reps"] == 3 and summary["most_frequent_fault"] is None
+
+
+@pytest.mark.parametrize("offset_m,code", [(0.18, "hips_sag"), (-0.2, "hips_pike")])
+def test_a_plank_with_the_hips_out_of_line_is_still_a_plank_and_named(offset_m, code):
+    # a high plank: 3 s straight, 4 s with the hips 18 cm low (or 20 cm high), 3 s straight. Measured by the trunk,
+    # the sagging plank left the plank's posture: never timed, never named, "quality 100".
+    sags = [0.0] * 90 + [offset_m] * 120 + [0.0] * 90
+    seq = render([pushup_pose(0.0, sag_m=s) for s in sags], 30.0)
+    for exercise in ("plank", "auto"):
+        coach, _ = run(seq, exercise)
+        assert coach.exercise.id == "plank"
+        h = coach.set_summary()["hold"]
+        assert h["in_position_s"] > 9.5  # the whole hold
+        assert set(h["fault_s"]) == {code} and 3.5 < h["fault_s"][code] < 4.5
+        assert 4.0 <= h["fault_at_s"][code] <= 7.5 and h["quality"] < 70
+        assert h["in_position_span_s"][0] < 0.2 and h["in_position_span_s"][1] > 9.8
+        assert "cm" in h["faults"][0]["evidence"]
 
 
 def test_a_model_fault_marks_landmarks_the_video_can_draw():

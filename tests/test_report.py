@@ -40,6 +40,19 @@ def _bar_x(jpeg: bytes) -> float:
     return float(np.argmax(col)) / scale
 
 
+def _red_pixels(jpeg: bytes) -> int:
+    """Pixels in the report's fault colour (the marked joints); the synthetic video has none of its own."""
+    import cv2
+
+    bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).astype(int)
+    b, g, r = bgr[..., 0], bgr[..., 1], bgr[..., 2]
+    return int(((r > 160) & (r - g > 70) & (r - b > 70)).sum())
+
+
+def _jpeg(figure: dict) -> bytes:
+    return base64.b64decode(figure["img"].split(",", 1)[1])
+
+
 class _Figures(HTMLParser):
     def __init__(self):
         super().__init__()
@@ -108,6 +121,8 @@ def test_the_report_pictures_each_faulty_rep_at_its_turning_point_beside_the_cle
         jpeg = base64.b64decode(f["img"].split(",", 1)[1])
         want = int(np.argmin(np.abs(result.sequence.t_s - rep["turn_s"])))
         assert abs(_bar_x(jpeg) - 3 * want % 300) <= 1, (rep["index"], _bar_x(jpeg), want)
+    # the shallow reps' hips and knees are marked in red; the clean rep has no mark
+    assert [_red_pixels(_jpeg(f)) > 30 for f in figs] == [True, True, False]
     # and the turning points are the set's bottoms
     np.testing.assert_allclose([r["turn_s"] for r in s["reps"]], turns, atol=0.15)
 
@@ -155,6 +170,7 @@ def test_a_session_of_the_history_as_a_report(tmp_path):
     p = _Figures()
     p.feed(page)
     assert p.rows == 4 and [f["class"] for f in p.figures] == ["fault", "fault", "good"]
+    assert [_red_pixels(_jpeg(f)) > 30 for f in p.figures] == [True, True, False]  # marked from the rules
     reps = result.summary["reps"]
     for f, rep in zip(p.figures, [reps[1], reps[3], reps[0]]):
         want = int(np.argmin(np.abs(result.sequence.t_s - rep["turn_s"])))
@@ -187,3 +203,24 @@ def test_in_a_video_of_several_sets_a_picture_says_which_set(tmp_path):
     p.feed(report_html(AnalysisResult(tmp_path, {}, summary, seq, coach), video))
     assert [f["caption"].split(" · ")[0] for f in p.figures] == ["Rep 1 (set 1)"]
     assert p.rows == 7
+
+
+def test_a_hold_is_pictured_where_its_fault_was_worst(tmp_path):
+    from tests.synth import pushup_pose, render
+
+    # a high plank: 3 s straight, hips sinking for 4 s (5 cm to 17 cm below the line), 3 s straight
+    sags = [0.0] * 90 + [0.05 + 0.001 * i for i in range(120)] + [0.0] * 90
+    seq = render([pushup_pose(0.0, sag_m=x) for x in sags], 30.0, image_size=(W, H))
+    video = _numbered_video(tmp_path / "plank.mp4", len(seq), seq.fps)
+    coach = replay("plank", seq)
+    summary = build_summary(seq, coach, VideoFileSource(video).info, Path("pose_landmarker_full.task"), 1, [])
+    worst = summary["hold"]["fault_at_s"]["hips_sag"]
+    assert 6.5 < worst < 7.5  # the hips lowest at 7 s (the measure is the mean of the last second)
+    p = _Figures()
+    p.feed(report_html(AnalysisResult(tmp_path, {}, summary, seq, coach), video))
+    (fig,) = p.figures
+    assert fig["class"] == "fault" and fig["caption"].startswith("Sagging hips (where it was worst)")
+    assert summary["hold"]["faults"][0]["evidence"] in fig["caption"] and "Brace" in fig["caption"]
+    want = int(np.argmin(np.abs(seq.t_s - worst)))
+    assert abs(_bar_x(_jpeg(fig)) - 3 * want % 300) <= 1
+    assert _red_pixels(_jpeg(fig)) > 30  # the hips marked
