@@ -58,6 +58,7 @@ class AnalysisResult:
     summary: dict
     sequence: PoseSequence
     coach: Coach | None = field(default=None, repr=False)
+    plots: list | None = field(default=None, repr=False)  # coach.app_review.review_plots, made once
 
     def report(self) -> str:
         """A short plain-text report for the terminal."""
@@ -283,11 +284,11 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
             raise NoPersonError(f"nobody was visible in {video}: film the whole body in good light and try again")
         if callable(progress):
             progress(0.99, "writing the report and the files")
-        summary = _write_outputs(stage, seq, coach, src, estimator, num_poses, title, person)
+        summary, plots = _write_outputs(stage, seq, coach, src, estimator, num_poses, title, person)
         files = _move_into(stage, out_dir)
         if callable(progress):
             progress(1.0, "done")
-        return AnalysisResult(out_dir, files, summary, seq, coach)
+        return AnalysisResult(out_dir, files, summary, seq, coach, plots)
     finally:
         if bar is not None:
             bar.close()
@@ -336,7 +337,10 @@ def _move_into(stage: Path, out_dir: Path) -> dict[str, Path]:
 
 
 def _write_outputs(stage: Path, seq: PoseSequence, coach: Coach, src: VideoFileSource, estimator,
-                   num_poses: int, title: str | None = None, person: str | None = None) -> dict:
+                   num_poses: int, title: str | None = None,
+                   person: str | None = None) -> tuple[dict, list | None]:
+    """Every file but the video into ``stage``; returns the summary and the plots (made once, for the report and
+    the Review page)."""
     from coach.export import write_mot, write_trc
     from coach.io import save_csv, save_npz
 
@@ -353,18 +357,20 @@ def _write_outputs(stage: Path, seq: PoseSequence, coach: Coach, src: VideoFileS
                         f"miss reps (film the whole body, in good light)")
     summary = build_summary(seq, coach, src.info, estimator.model_path, num_poses, warnings)
     _write_reps_csv(stage / FILES["reps_csv"], summary["reps"])
+    result = AnalysisResult(stage, {}, summary, seq, coach)
     try:
+        from coach.app_review import review_plots
         from coach.report import write_report
 
-        write_report(stage / FILES["report"], AnalysisResult(stage, {}, summary, seq, coach), src.path,
-                     coach.catalogue, title, person)
+        result.plots = review_plots(result, coach.catalogue)
+        write_report(stage / FILES["report"], result, src.path, coach.catalogue, title, person)
     except Exception as e:  # the report is one view of the results: say so, keep the rest
         log.exception("report failed")
         summary["warnings"].append(f"no report.html written ({type(e).__name__}: {e})")
     # the staging folder is new: what exists in it is what this run wrote (no video unless it was asked for)
     summary["files"] = {k: v for k, v in FILES.items() if (stage / v).exists() or k == "summary"}
     (stage / FILES["summary"]).write_text(json.dumps(summary, indent=1, ensure_ascii=False))
-    return summary
+    return summary, result.plots
 
 
 def build_summary(seq: PoseSequence, coach: Coach, info, pose_model: Path, num_poses: int,

@@ -564,7 +564,7 @@ def _run_review(ctx: AppContext, upload, demo_path: Path | None, exercise: str, 
 
 
 def _show_review(review, catalogue: dict) -> None:
-    from coach.app_review import (DOWNLOADS, deviation_figure, rep_rows, set_notes, signal_figure, summary_figures,
+    from coach.app_review import (DOWNLOADS, hold_notes, rep_rows, review_plots, set_notes, summary_figures,
                                   video_columns)
 
     res = review.result
@@ -591,14 +591,9 @@ def _show_review(review, catalogue: dict) -> None:
         if video is not None and video.is_file():
             st.video(video.read_bytes(), format="video/mp4")
     with right:
-        notes = set_notes(s)
+        notes = set_notes(s) + hold_notes(s)
         if notes:
             st.markdown("\n".join(f"- {n}" for n in notes))
-        if s.get("kind") == "hold" and s.get("hold"):
-            h = s["hold"]
-            st.write(f"Held {h['in_position_s']:.1f} s, {h['good_form_s']:.1f} s of it under good form.")
-            for code, secs in (h.get("fault_s") or {}).items():
-                st.write(f"- {code.replace('_', ' ')}: {secs:.1f} s")
     rows = rep_rows(s, catalogue)
     st.markdown("**Rep by rep**")
     if rows:
@@ -608,22 +603,9 @@ def _show_review(review, catalogue: dict) -> None:
                                     "Cue": st.column_config.TextColumn("Cue", width="large")})
     elif s.get("kind") != "hold":
         st.info("No reps were found in this video.")
-    plots = getattr(review, "_plots", None)
-    if plots is None:
-        plots = []
-        try:
-            fig = signal_figure(res, catalogue)
-            if fig is not None:
-                plots.append(("The exercise signal, rep by rep", _png(fig), ""))
-            fig, note = deviation_figure(res, catalogue)
-            if fig is not None:
-                plots.append(("Where in the rep it went wrong", _png(fig), note))
-            elif note:
-                plots.append(("Where in the rep it went wrong", None, note))
-        except Exception as e:  # plots are extras: the report stands without them
-            log.exception("plotting failed")
-            plots.append(("Plots", None, f"The plots could not be drawn ({type(e).__name__}: {e})."))
-        review._plots = plots
+    if res.plots is None:  # a result made before plots were kept on it
+        res.plots = review_plots(res, catalogue)
+    plots = res.plots
     for title, png, note in plots:
         st.markdown(f"**{title}**")
         if note:
@@ -639,14 +621,6 @@ def _show_review(review, catalogue: dict) -> None:
         # read when clicked, not on every rerun of the page (the video alone can be tens of MB)
         cols[i % 4].download_button(label, data=path.read_bytes, file_name=f"{stem}_{path.name}", mime=mime,
                                     key=f"dl_{k}", on_click="ignore", width="stretch")
-
-
-def _png(fig) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return buf.getvalue()
 
 
 # ----------------------------------------------------------------------------------------------------------------

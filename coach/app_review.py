@@ -231,6 +231,46 @@ def set_notes(summary: dict) -> list[str]:
     return out
 
 
+def hold_notes(summary: dict) -> list[str]:
+    """A hold's notes: time in position and under good form, then seconds per fault (none for a rep exercise)."""
+    h = summary.get("hold") if summary.get("kind") == "hold" else None
+    if not h:
+        return []
+    return [f"Held {h['in_position_s']:.1f} s, {h['good_form_s']:.1f} s of it under good form",
+            *(f"{code.replace('_', ' ').capitalize()}: {secs:.1f} s"
+              for code, secs in (h.get("fault_s") or {}).items())]
+
+
+def review_plots(result, catalogue: dict | None = None) -> list[tuple[str, bytes | None, str]]:
+    """The plots of a review as PNG: ``(title, png or None, note)`` each; the Review page and the report show
+    these (made once per analysis: :func:`coach.analyze.analyze_video` keeps them on its result). Plots are
+    extras: one that cannot be drawn is a note, never an error."""
+    if result.sequence is None or not len(result.sequence):  # a session kept without its landmarks
+        return []
+    plots = []
+    try:
+        fig = signal_figure(result, catalogue)
+        if fig is not None:
+            plots.append(("The exercise signal, rep by rep", figure_png(fig), ""))
+        fig, note = deviation_figure(result, catalogue)
+        title = ("The hold's measures against their limits" if result.summary.get("kind") == "hold"
+                 else "Where in the rep it went wrong")
+        if fig is not None or note:
+            plots.append((title, None if fig is None else figure_png(fig), note))
+    except Exception as e:
+        log.exception("plotting failed")
+        plots.append(("Plots", None, f"The plots could not be drawn ({type(e).__name__}: {e})."))
+    return plots
+
+
+def figure_png(fig) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
+
+
 # ----------------------------------------------------------------------------------------------------------------
 def _rep_spans(ax, reps: list[dict], label: bool = True) -> None:
     for r in reps:

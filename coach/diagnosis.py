@@ -382,6 +382,17 @@ def deviation_where(residuals: np.ndarray, joints: tuple[str, ...]) -> tuple[str
     return (joints[j] if j < len(joints) else ""), t / max(len(col) - 1, 1)
 
 
+def strayed_landmarks(joint: str | None) -> tuple[str, ...]:
+    """The landmarks that mark the learned model's strayed joint on a picture: a skeleton joint of the model's own
+    ("head": the ears' midpoint) by the landmarks it is made of (marking "head" itself failed: no landmark has
+    that name)."""
+    if not joint:
+        return ()
+    from coach.body import DERIVED_JOINTS
+
+    return DERIVED_JOINTS.get(joint, (joint,))
+
+
 def model_fault(ex: Exercise, verdict: ModelVerdict, threshold: float) -> Fault | None:
     """A fault from the learned model when it is confident the rep is not correct."""
     if verdict.p_fault < threshold:
@@ -401,12 +412,7 @@ def model_fault(ex: Exercise, verdict: ModelVerdict, threshold: float) -> Fault 
         cue, cue_repeat, severity = "Slow down and control the movement: match your best reps", "", 2
     evidence = (f"movement differs from correct {ex.name.lower()}s the model learned "
                 f"(p={verdict.p_fault:.2f}){where}")
-    # the landmarks to mark on the video: a skeleton joint of the model's own ("head": the ears' midpoint) is
-    # marked by the landmarks it is made of (marking "head" itself failed: no landmark has that name)
-    from coach.body import DERIVED_JOINTS
-
-    j = verdict.deviation_joint
-    joints = DERIVED_JOINTS.get(j, (j,)) if j else ()
+    joints = strayed_landmarks(verdict.deviation_joint)
     return Fault("form_deviation" if code == "wrong" else code, name, severity, cue, evidence, "model",
                  None, threshold, verdict.p_fault, cue_repeat, joints)
 

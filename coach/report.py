@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
-import io
 import logging
 import os
 from dataclasses import dataclass
@@ -95,7 +94,7 @@ def report_html(result, video: str | os.PathLike | None = None, catalogue: dict 
                 when: tuple[str, str | None] | None = None) -> str:
     """The report as a page. ``when``: (verb, ISO time) for its date line, ("analysed", the summary's
     ``created_utc``) by default."""
-    from coach.app_review import rep_rows, set_notes, summary_figures
+    from coach.app_review import hold_notes, rep_rows, review_plots, set_notes, summary_figures
     from coach.exercises import load_catalogue
 
     cat = catalogue if catalogue is not None else load_catalogue()
@@ -118,12 +117,7 @@ def report_html(result, video: str | os.PathLike | None = None, catalogue: dict 
     if s.get("exercise") is None:
         out.append('<p class="warning">No rep of a known exercise was recognised: analyse the video again with '
                    "the exercise chosen.</p>")
-    notes = set_notes(s)
-    if s.get("kind") == "hold" and s.get("hold"):
-        h = s["hold"]
-        notes = [f"Held {h['in_position_s']:.1f} s, {h['good_form_s']:.1f} s of it under good form",
-                 *(f"{code.replace('_', ' ').capitalize()}: {secs:.1f} s" for code, secs in
-                   (h.get("fault_s") or {}).items())]
+    notes = set_notes(s) + hold_notes(s)
     if notes:
         out.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
     try:
@@ -135,7 +129,11 @@ def report_html(result, video: str | os.PathLike | None = None, catalogue: dict 
     rows = rep_rows(s, cat)
     if rows:
         out.append("<h2>Rep by rep</h2>" + _table(rows))
-    out += _plots(result, cat)
+    plots = getattr(result, "plots", None)
+    for title, png, note in plots if plots is not None else review_plots(result, cat):
+        out.append(f"<h2>{e(title)}</h2>" + (f'<p class="small">{e(note)}</p>' if note else "")
+                   + ('<img class="plot" alt="plot" src="data:image/png;base64,'
+                      f'{base64.b64encode(png).decode()}">' if png is not None else ""))
     version = f" {s['coach_version']}" if s.get("coach_version") else ""
     out.append(f'<p class="small">Made by coach{e(version)} on this computer. Positions are estimated from one '
                "camera: distances and angles are approximate, most of all for joints turned away from it.</p>"
@@ -216,10 +214,8 @@ def _pictures(result, video, catalogue: dict) -> list[str]:
                 [d.get("evidence") or "", f"{secs:.1f} s of the hold" if secs is not None else ""],
                 _rule_cue(ex, code), True, _marks(ex, d)))
         span = h.get("in_position_span_s")
-        present = np.flatnonzero(seq.present)
-        middle = (span[0] + span[1]) / 2 if span else (seq.t_s[present[len(present) // 2]] if len(present) else None)
-        if middle is not None and not shots:
-            shots[_nearest(seq.t_s, middle)] = _Shot("In position", ["Clean: no fault found"] if span else [])
+        if not shots and span:  # no fault: the middle of the time in position
+            shots[_nearest(seq.t_s, (span[0] + span[1]) / 2)] = _Shot("In position", ["Clean: no fault found"])
         head = "The hold"
         if shots and any(x.faulty for x in shots.values()):
             intro = '<p class="small">Each fault where it was worst; the joints at fault are marked in red.</p>'
@@ -268,15 +264,10 @@ def _nearest(t_s: np.ndarray, t: float) -> int:
 def _marks(ex, detail: dict, rep: dict | None = None) -> tuple[str, ...]:
     """The landmarks a fault is about: those of its rule's measure; for the learned model's, the joint that
     strayed most (a skeleton joint of the model's own by the landmarks it is made of)."""
-    from coach.diagnosis import measure_joints
+    from coach.diagnosis import measure_joints, strayed_landmarks
 
     if detail.get("source") == "model":
-        j = ((rep or {}).get("model") or {}).get("deviation_joint")
-        if not j:
-            return ()
-        from coach.body import DERIVED_JOINTS
-
-        return DERIVED_JOINTS.get(j, (j,))
+        return strayed_landmarks(((rep or {}).get("model") or {}).get("deviation_joint"))
     try:
         return measure_joints(ex.fault(detail["code"]).measure) if ex is not None else ()
     except KeyError:
@@ -308,31 +299,3 @@ def _figure_html(image: np.ndarray, pose, shot: _Shot, t_s: float) -> str:
         lines.append(f'<span class="cue">“{e(shot.cue)}”</span>')
     return (f'<figure class="{"fault" if shot.faulty else "good"}"><img src="{src}" alt="{e(label)}"><figcaption>'
             + "<br>".join(lines) + "</figcaption></figure>")
-
-
-def _plots(result, catalogue: dict) -> list[str]:
-    from coach.app_review import deviation_figure, signal_figure
-
-    out = []
-    if result.sequence is None or not len(result.sequence):  # a session kept without its landmarks
-        return out
-    try:
-        fig = signal_figure(result, catalogue)
-        if fig is not None:
-            out.append("<h2>The exercise signal, rep by rep</h2>" + _img(fig))
-        fig, note = deviation_figure(result, catalogue)
-        if fig is not None:
-            head = ("The hold's measures against their limits" if result.summary.get("kind") == "hold"
-                    else "Where in the rep it went wrong")
-            out.append(f"<h2>{head}</h2>"
-                       + (f'<p class="small">{html.escape(note)}</p>' if note else "") + _img(fig))
-    except Exception as err:  # plots are extras, as on the Review page
-        log.exception("report plots failed")
-        out.append(f'<p class="small">The plots could not be drawn ({html.escape(type(err).__name__)}).</p>')
-    return out
-
-
-def _img(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    return f'<img class="plot" alt="plot" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
