@@ -62,10 +62,15 @@ def main() -> int:
     print(format_report(res))
     cost = per_frame_cost()
     print(f"coaching layer per frame: {cost['given_ms_mean']:.3f} ms mean, {cost['given_ms_p95']:.3f} ms p95 "
-          f"(exercise given); {cost['auto_ms_mean']:.3f} ms mean, {cost['auto_ms_p95']:.3f} ms p95 (recognising)")
+          f"(exercise given); {cost['auto_ms_mean']:.3f} ms mean, {cost['auto_ms_p95']:.3f} ms p95 (recognising, then "
+          f"watching for a change of exercise)")
     reps = res["rep_counting"]["per_exercise"]["all"]
     kv = {"rep_exact": reps["exact"], "rep_mae": reps["mae"], "rep_off_by_one": reps["off_by_one"],
           "recognised": reps["recognised"],
+          "workouts_as_alone": res["rep_counting"]["workouts"]["as_alone"],
+          "workouts_exact": res["rep_counting"]["workouts"]["exact"],
+          "workouts_exact_one_coach": res["rep_counting"]["workouts"]["exact_one_coach"],
+          "changes_in_single_clips": len(res["rep_counting"]["workouts"]["changes_in_single_clips"]),
           **{f"rep_exact_{k}": v["exact"] for k, v in res["rep_counting"]["seen_differently"].items()},
           **{f"cost_{k}": v for k, v in cost.items()}}
     if "pushup_diagnosis" in res:

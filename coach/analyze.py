@@ -384,6 +384,13 @@ def build_summary(seq: PoseSequence, coach: Coach, info, pose_model: Path, num_p
     if ex is not None and not_counted:
         warnings = warnings + [f"{len(not_counted)} movement(s) were not counted as {ex.name.lower()} reps "
                                f"({'; '.join(sorted({n['reason'] for n in not_counted}))})"]
+    change = None
+    if ex is not None and coach.switch is not None:
+        other, since = coach.switch
+        change = {"exercise": other.id, "exercise_name": other.name, "from_s": round(since, 3)}
+        warnings = warnings + [f"from {int(since // 60)}:{since % 60:04.1f} this looks like {other.name.lower()}, "
+                               f"which is not counted here: analyse the video again with the exercise set to "
+                               f"{other.name} ({other.id}) to count it"]
     set_summary = coach.set_summary()
     return {
         "schema": SUMMARY_SCHEMA, "schema_version": SUMMARY_VERSION, "coach_version": __version__,
@@ -403,6 +410,7 @@ def build_summary(seq: PoseSequence, coach: Coach, info, pose_model: Path, num_p
         "sets": coach.sets(),
         "reps": reps,
         "not_counted": not_counted,
+        "exercise_change": change,
         "hold": set_summary["hold"],
         "cues": [c.to_dict() for c in coach.cue_log],
         "warnings": warnings,

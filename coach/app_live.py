@@ -424,6 +424,8 @@ class LiveSession:
         elif self._absent_since is None:
             self._absent_since = t
         self._setup = self._setup_check(fb, pose)
+        if self._coach.switch is not None:
+            self._change_exercise(t, wall)
         coach = self._coach
         if self.phase in ("setup", "rest"):
             if self.hands_free and self._activity_started(fb):
@@ -451,6 +453,21 @@ class LiveSession:
             self._rest_announced = True
             self._emit("cue", text="Rest is over: start your next set when you're ready", kind="info", t_s=t)
         self._snapshot = self._make_snapshot(wall)
+
+    def _change_exercise(self, t: float, wall: float) -> None:
+        """The coach saw the person move on to another exercise (they chose "auto"): the set so far ends there
+        and is saved, and a set of the new exercise begins with the reps already seen of it."""
+        nxt = self._coach.handoff()
+        if self.phase != "set" or self._set is None:
+            self._coach = nxt
+            return
+        since = min([self._coach.switch[1]] + [r.rep.start_s for r in nxt.reports])  # where the new set begins
+        moved = [r for r in self._set.results if r.t_s >= since]
+        self._set.results = [r for r in self._set.results if r.t_s < since]
+        self.end_set("exercise changed")
+        self._coach = nxt
+        self._start_set(t, wall, keep_coach=True)
+        self._set.results = moved
 
     def _speak_setup(self, t: float) -> None:
         """Between sets, say what to fix in the camera set-up (someone training alone is away from the screen):

@@ -84,13 +84,18 @@ def evaluate_rep_counting(root: Path, progress: Progress | None = None) -> dict:
         coach = replay(ex, seq)
         return coach.rep_count, coach.exercise.id if coach.exercise else None
 
+    changed = []  # single-exercise clips where the coach thought the person moved on to another exercise
+
     clips = rep_count_clips(root)
     rows = []
     for i, c in enumerate(clips):
         if progress:
             progress(i / len(clips), f"counting reps in {c.path.name}")
         seq = cached_landmarks(c.path)
-        (counted, _), (counted_auto, recognised) = run(c.exercise, seq), run("auto", seq)
+        (counted, _), auto = run(c.exercise, seq), replay("auto", seq)
+        counted_auto, recognised = auto.rep_count, auto.exercise.id if auto.exercise else None
+        if auto.switch is not None:
+            changed.append(str(c.path.relative_to(root)))
         rows.append({"clip": str(c.path.relative_to(root)), "exercise": c.exercise, "source": _collection(c.path, root),
                      "truth": c.full_reps, "counted": counted, "counted_auto": counted_auto, "recognised": recognised,
                      **{f"counted_{k}": run(c.exercise, see(seq))[0] for k, see in SEEN_DIFFERENTLY.items()}})
@@ -117,7 +122,45 @@ def evaluate_rep_counting(root: Path, progress: Progress | None = None) -> dict:
         none.append({"clip": str(c.path.relative_to(root)), "reps": coach.rep_count,
                      "cues": sum(1 for q in coach.cue_log if q.kind in ("fault", "good"))})
     return {"per_exercise": {**grouped("exercise"), "all": stats(rows)}, "per_source": grouped("source"),
-            "seen_differently": seen, "clips": rows, "no_exercise": none}
+            "seen_differently": seen, "clips": rows, "no_exercise": none,
+            "workouts": _workouts(clips, rows, changed, progress)}
+
+
+WORKOUT_GAP_S = 3.0  # out of view between two exercises of a made-up workout
+
+
+def _workouts(clips, rows: list[dict], changed: list[str], progress: Progress | None) -> dict:
+    """Workouts of two exercises, made by following each clip with the next clip (in list order) of another
+    exercise with at least 2 full reps, the person out of view for WORKOUT_GAP_S between: does the coach, which
+    recognises the first, see the change and count both as it counts each clip on its own (with "auto")? Beside
+    it, one coach for the whole recording as before the change of exercise was watched for (it counts only the
+    first). ``changed``: the single-exercise clips in which a change was seen (want none)."""
+    from coach.datasets import cached_landmarks
+    from coach.session import replay, replay_workout
+
+    alone = [(r["recognised"], r["counted_auto"]) for r in rows]
+    out = []
+    for i, c in enumerate(clips):
+        later = [k for k in list(range(i + 1, len(clips))) + list(range(i)) if clips[k].exercise != c.exercise
+                 and clips[k].full_reps >= 2]
+        if not later:
+            continue
+        j = later[0]
+        if progress:
+            progress(i / len(clips), f"a workout: {clips[i].path.name} then {clips[j].path.name}")
+        seq = cached_landmarks(c.path).then(cached_landmarks(clips[j].path), WORKOUT_GAP_S)
+        chain = [(co.exercise.id if co.exercise else None, co.rep_count) for co in replay_workout(seq)]
+        one = replay("auto", seq)
+        want = [alone[i], alone[j]]
+        truth = [(c.exercise, c.full_reps), (clips[j].exercise, clips[j].full_reps)]
+        out.append({"first": rows[i]["clip"], "then": rows[j]["clip"], "counted": chain, "alone": want,
+                    "truth": truth, "one_coach": [(one.exercise.id if one.exercise else None, one.rep_count)]})
+    both_alone = [w for w in out if all(ex is not None for ex, _ in w["alone"])]
+    return {"pairs": out, "n": len(out), "changes_in_single_clips": changed,
+            "as_alone": float(np.mean([w["counted"] == w["alone"] for w in both_alone])) if both_alone else None,
+            "n_recognised_alone": len(both_alone),
+            "exact": float(np.mean([w["counted"] == w["truth"] for w in out])) if out else None,
+            "exact_one_coach": float(np.mean([w["one_coach"] == w["truth"] for w in out])) if out else None}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -321,6 +364,17 @@ def format_report(res: dict) -> str:
             lines.append(f"    {SEEN_LABELS[k]:46s} {_pct(v['exact'])}  {_pct(v['same'])}")
         for n in res["rep_counting"]["no_exercise"]:
             lines.append(f"  no exercise ({n['clip']}): {n['reps']} reps, {n['cues']} form cues (want 0, 0)")
+        w = res["rep_counting"].get("workouts")
+        if w:
+            lines.append(f"  workouts of two exercises ({w['n']}: each clip, {WORKOUT_GAP_S:.0f} s out of view, then the "
+                         f"next clip of another exercise with 2+ reps)")
+            lines.append(f"    both exercises and counts as each clip gets on its own   {_pct(w['as_alone'])}   "
+                         f"({w['n_recognised_alone']} workouts whose two clips are recognised on their own)")
+            lines.append(f"    both counts exact: watching for a change of exercise      {_pct(w['exact'])}   "
+                         f"one coach for the whole recording {_pct(w['exact_one_coach'])}")
+            ch = w["changes_in_single_clips"]
+            lines.append(f"    single-exercise clips in which a change was seen: {len(ch)} (want 0)"
+                         + (f": {', '.join(ch)}" if ch else ""))
     if "pushup_diagnosis" in res:
         d = res["pushup_diagnosis"]
         lines.append(f"Push-up correct vs wrong, {d['clips']} PushFit clips, {d['folds']}-fold grouped CV by scene "

@@ -29,7 +29,8 @@ HOLD_S = 3.0  # a hold is recognised after this long still in its posture
 
 
 class Recogniser:
-    def __init__(self, catalogue: dict[str, Exercise], window_s: float = 30.0):
+    def __init__(self, catalogue: dict[str, Exercise], window_s: float = 30.0, hold_s: float = HOLD_S):
+        self.hold_s = hold_s
         self.rep_ex = [e for e in catalogue.values() if e.kind == "reps" and e.signal is not None]
         self.hold_ex = [e for e in catalogue.values() if e.kind == "hold"]
         self.window_s = window_s
@@ -107,8 +108,8 @@ class Recogniser:
         return self.best_guess()
 
     def _hold(self, t: float) -> Exercise | None:
-        recent = [f for f in self._hist if f.t >= t - HOLD_S]
-        if not self.hold_ex or len(recent) < 5 or recent[0].t > t - HOLD_S + 0.3:
+        recent = [f for f in self._hist if f.t >= t - self.hold_s]
+        if not self.hold_ex or len(recent) < 5 or recent[0].t > t - self.hold_s + 0.3:
             return None
         if sum(f.present for f in recent) < 0.9 * len(recent):
             return None
@@ -121,6 +122,10 @@ class Recogniser:
     def rep_exercise(self) -> Exercise | None:
         """A rep exercise with a full rep seen (used to leave a hold that was only the start of a set)."""
         return self.best_guess() if self._first_t is not None else None
+
+    def full_reps(self, exercise_id: str) -> list[Rep]:
+        """The full reps of this exercise that passed its checks, in order."""
+        return [rep for rep, _ in self.evidence.get(exercise_id, []) if not rep.partial]
 
     def best_guess(self) -> Exercise | None:
         """The exercise whose vetted reps covered most of its full range (then the most reps), or None."""

@@ -5,7 +5,10 @@ Per frame: pose (when given an image) -> visibility check -> the exercise's rep 
 counter -> the physics simulator's per-joint residuals -> on each finished rep: checks, diagnosis, quality,
 cue. Timestamps are float seconds, so it is frame-rate independent. When the exercise is "auto", a
 :class:`~coach.recognize.Recogniser` watches the first reps and the coach says which exercise it assumed; the
-frames seen until then are replayed so no rep is lost.
+frames seen until then are replayed so no rep is lost. It keeps watching: when the person moves on to another
+exercise (two full reps of it with none of this one's, or a hold held still), the coach says so and sets
+:attr:`Coach.switch`; :meth:`Coach.handoff` gives the coach for the new exercise, with the frames since the
+change replayed (the live page starts a new set with it; :func:`replay_workout` chains them over a recording).
 """
 from __future__ import annotations
 
@@ -36,6 +39,9 @@ _LOWER = {"hips", "knees", "ankles", "feet"}
 SETTLE_S = 0.25  # after someone appears (not after a dropout shorter than ABSENT_S)
 ABSENT_S = 0.5
 SET_REST_S = 20.0  # a pause this long between reps ends a set (live, hands-free, and in a recorded video)
+SWITCH_REPS = 2  # full reps of another exercise, with none of this one's among them, before a recognised
+SWITCH_HOLD_S = 8.0  # exercise changes; a hold must be held still this long (the top of a push-up held briefly
+# looks just like a plank)
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,7 @@ class Coach:
         self._present_since: float | None = None
         self._absent_since: float | None = None
         self.view = ""
+        self.switch: tuple[Exercise, float] | None = None  # the exercise the person moved on to, and since when
         if isinstance(exercise, Exercise):
             self._start(exercise, recognised=False)
         elif exercise in (None, "", "auto"):
@@ -216,18 +223,13 @@ class Coach:
             elif status == "active":
                 status = "recognising"
                 message = "Start your set: I'll recognise the exercise"
-        else:
+        elif self.switch is None:  # (after a change of exercise this coach counts nothing more: see handoff)
             new_reps, cue_rep = self._step(fr)
             cue = cue or cue_rep
-            if self.recognised and self._hold is not None and self._recogniser is not None:
-                # a hold recognised at the start of a set may be the top of a push-up: reps win
-                self._recogniser.watch(fr, self.image_size)
-                switch = self._recogniser.rep_exercise()
-                if switch is not None:
-                    self._recogniser = None
-                    cue = self._lock_in(switch, t)
+            if self.recognised and self._recogniser is not None:
+                cue = self._watch(fr, t) or cue
 
-        if status in ("no_person", "not_visible") and self.exercise is not None:
+        if status in ("no_person", "not_visible") and self.exercise is not None and self.switch is None:
             setup = self.cues.setup(message, t)
             if setup is not None and cue is None:
                 cue = setup
@@ -310,6 +312,8 @@ class Coach:
                                   self.exercise.good_cue, fully_visible=visible)
             report = replace(report, cue=c.text if c else "")
             self.reports.append(report)
+            if self.recognised and self.switch is None and not rep.partial:
+                self._recogniser = self._watcher()  # evidence of another exercise counts from this full rep on
             out.append(report)
             if speak and c is not None:
                 cue = c  # one cue per frame: the latest rep's
@@ -355,14 +359,75 @@ class Coach:
     def _lock_in(self, ex: Exercise, t: float) -> Cue | None:
         """The recogniser chose: start coaching and replay what was seen so far (without speaking old cues)."""
         self._start(ex, recognised=True)
+        self._recogniser = self._watcher()
         frames = list(self._buf)
         for fr in frames:
             self._step(fr, speak=False)
+        return self._looks_like(t)
+
+    def _looks_like(self, t: float) -> Cue | None:
         if not self.say_exercise:
             return None
         n = self.rep_count
         extra = f" ({n} rep{'s' if n != 1 else ''} so far)" if n else ""
-        return Cue(f"Looks like {ex.name.lower()}{extra}", "info", t)
+        return Cue(f"Looks like {self.exercise.name.lower()}{extra}", "info", t)
+
+    def _watcher(self):
+        from coach.recognize import Recogniser
+
+        return Recogniser(self.catalogue, hold_s=SWITCH_HOLD_S)
+
+    def _watch(self, fr: FrameRecord, t: float) -> Cue | None:
+        """After recognising: has the person moved on to another exercise?"""
+        w = self._recogniser
+        if self._hold is not None:
+            # a hold recognised at the start of a set may be the top of a push-up: reps win, in place
+            w.watch(fr, self.image_size)
+            other = w.rep_exercise()
+            return self._lock_in(other, t) if other is not None else None
+        if self.switch is not None:
+            return None
+        other = w.update(fr, self.image_size)
+        if other is None or other.id == self.exercise.id:
+            return None  # (this exercise's counter may be stuck mid-movement in the new one's posture: no matter)
+        if other.kind == "reps":
+            reps = w.full_reps(other.id)
+            if len(reps) < SWITCH_REPS:
+                return None
+            since = reps[0].start_s
+        else:
+            since = t - SWITCH_HOLD_S
+        self.switch = (other, since)
+        self._recogniser = None
+        # half-movements read as this exercise's since the person moved on were the new one's
+        self.reports = [r for r in self.reports if not (r.rep.partial and r.rep.turn_s >= since)]
+        log.info("%s -> %s from %.1fs", self.exercise.id, other.id, since)
+        return Cue(f"Looks like {other.name.lower()} now", "info", t) if self.say_exercise else None
+
+    def handoff(self) -> "Coach":
+        """The coach for the exercise the person moved on to (:attr:`switch`), recognised, with the frames since
+        the change replayed; it takes over the pose estimator. This coach counts nothing after the change
+        (``finish`` it)."""
+        if self.switch is None:
+            raise ValueError("no change of exercise to hand off")
+        ex, since = self.switch
+        nxt = Coach(ex, catalogue=self.catalogue, models=self.models, use_model=self.use_model,
+                    estimator=self._estimator, pose_model=self._pose_model, num_poses=self._num_poses,
+                    buffer_s=self.buffer_s, image_size=self.image_size, say_exercise=self.say_exercise)
+        self._estimator = None
+        nxt.recognised = True
+        nxt._recogniser = nxt._watcher()
+        # from the end of this exercise's last rep: the new one's first rep may be in there unvetted (half of it
+        # seen by a counter that had just been reset), and nothing of this one's last rep is
+        last_end = max((r.rep.end_s for r in self.reports), default=-np.inf)
+        for fr in self._buf:
+            if fr.t > last_end:
+                fr = replace(fr, signal=float("nan"), residual=None, reference=None)
+                nxt._buf.append(fr)
+                nxt._step(fr, speak=False)
+        nxt._i, nxt._last_t = self._i, self._last_t
+        nxt._present_since, nxt._absent_since = self._present_since, self._absent_since
+        return nxt
 
     def finish(self) -> list[RepReport]:
         """End of the set or recording: the movement in progress becomes a rep (full or partial)."""
@@ -374,7 +439,10 @@ class Coach:
                 if cue is not None:
                     self.cue_log.append(cue)
         if self._counter is not None:
-            reps, cue = self._handle(self._counter.flush(), speak=True)
+            reps = self._counter.flush()
+            if self.switch is not None:  # a movement still under way after the person moved on is not this one's
+                reps = [r for r in reps if r.end_s <= self.switch[1]]
+            reps, cue = self._handle(reps, speak=True)
             out.extend(reps)
             if cue is not None:
                 self.cue_log.append(cue)
@@ -531,3 +599,21 @@ def replay(exercise, seq, **options) -> Coach:
         coach.process(r)
     coach.finish()
     return coach
+
+
+def replay_workout(seq, **options) -> list[Coach]:
+    """The exercises of a recording, one after another: an "auto" :class:`Coach` over the whole
+    :class:`~coach.types.PoseSequence`, handed off (:meth:`Coach.handoff`) each time the person moves on to
+    another exercise; each coach finished. ``options`` as for :func:`replay`."""
+    from coach.models import ModelStore
+
+    kw = {"models": ModelStore([]), "use_model": False, "say_exercise": False, **options}
+    coaches = [Coach("auto", image_size=seq.image_size, **kw)]
+    for r in seq.results():
+        coach = coaches[-1]
+        coach.process(r)
+        if coach.switch is not None:
+            coaches.append(coach.handoff())
+            coach.finish()
+    coaches[-1].finish()
+    return coaches

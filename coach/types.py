@@ -214,6 +214,26 @@ class PoseSequence:
         wld[..., :2] = self.world_xyz[..., :2] @ rot.T
         return dataclasses.replace(self, image_xy=img, world_xyz=wld, meta=dict(self.meta))
 
+    def then(self, other: "PoseSequence", gap_s: float = 0.0) -> "PoseSequence":
+        """This recording followed by ``other`` as one (a workout of one exercise after another), with ``gap_s``
+        seconds between them in which nobody is in view (frames at this one's rate); this one's fps and image
+        size."""
+        step = 1.0 / self.fps if self.fps > 0 else 1.0 / 30
+        n_gap = int(round(float(gap_s) / step))
+        gap_t = self.t_s[-1] + step * np.arange(1, n_gap + 1)
+        t = other.t_s - other.t_s[0] + self.t_s[-1] + step * (n_gap + 1)
+        cat = np.concatenate
+
+        def gap(a: np.ndarray, fill) -> np.ndarray:
+            return np.full((n_gap,) + a.shape[1:], fill, a.dtype)
+
+        return dataclasses.replace(
+            self, t_s=cat([self.t_s, gap_t, t]),
+            image_xy=cat([self.image_xy, gap(self.image_xy, np.nan), other.image_xy]),
+            world_xyz=cat([self.world_xyz, gap(self.world_xyz, np.nan), other.world_xyz]),
+            visibility=cat([self.visibility, gap(self.visibility, 0), other.visibility]),
+            present=cat([self.present, np.zeros(n_gap, bool), other.present]), meta=dict(self.meta))
+
     @classmethod
     def from_results(cls, results: list[PoseResult], fps: float, source: str = "",
                      image_size: tuple[int, int] | None = None) -> "PoseSequence":

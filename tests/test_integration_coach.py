@@ -186,3 +186,42 @@ def test_a_session_of_two_sets_is_split_at_the_rest(data_dir):
     assert sets[0]["mean_duration_s"] == pytest.approx(sets[1]["mean_duration_s"], abs=0.1)
     assert coach.set_summary()["velocity_loss_pct"] == max(s["velocity_loss_pct"] for s in sets)
     assert [s["rep_count"] for s in replay("shoulder-press", session(5.0)).sets()] == [20]
+
+
+def test_a_recording_of_two_exercises_analysed_as_one(data_dir):
+    """Jumping jacks, 3 s out of view, then sit-ups, analysed with "auto" as `coach analyze` does (one coach for
+    the recording): the jacks are counted, nothing of the sit-ups is counted as a jack (the counter read some of
+    them as half jacks before), and the summary says from when the sit-ups are not counted."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from coach.analyze import build_summary
+    from coach.datasets import cached_landmarks
+    from coach.models import ModelStore
+    from coach.session import Coach
+
+    jacks = cached_landmarks(data_dir / "more_exercises/kaiakol__computervision/jumpingjack_correct_007.mp4")
+    situps = cached_landmarks(data_dir / "more_exercises/Joe-Lo0716__pose_test/situp.mp4")
+    seq = jacks.then(situps, 3.0)
+    coach = Coach("auto", models=ModelStore([]), use_model=False, image_size=seq.image_size)
+    for r in seq.results():
+        coach.process(r)
+    coach.finish()
+    info = SimpleNamespace(path=Path("workout.mp4"), fps=seq.fps, width=640, height=480)
+    s = build_summary(seq, coach, info, Path("pose.task"), 1, [])
+    assert (s["exercise"], s["rep_count"], s["partial_count"]) == ("jumping-jack", 3, 0), s["reps"]
+    start = jacks.duration_s + 3.0
+    assert s["exercise_change"]["exercise"] == "sit-up" and start < s["exercise_change"]["from_s"] < start + 5.0
+    assert all(r["end_s"] < start for r in s["reps"])
+    change_seen = next(c["t_s"] for c in s["cues"] if c["text"] == "Looks like sit-up / crunch now")
+    assert [c for c in s["cues"] if c["t_s"] > change_seen] == []  # no set-up prompt for jumping jacks after it
+
+
+def test_workouts_of_two_exercises(rep_results):
+    """Each clip followed by a clip of another exercise (3 s out of view between): with "auto", the change is seen
+    and both are counted as each clip is on its own in most (measured 21 of 26 whose clips are recognised on their
+    own); no change is ever seen inside a single-exercise clip."""
+    w = rep_results["workouts"]
+    assert w["n"] == rep_results["per_exercise"]["all"]["clips"]
+    assert w["changes_in_single_clips"] == []
+    assert w["as_alone"] >= 0.75 and w["exact"] >= 0.6 and w["exact_one_coach"] == 0.0

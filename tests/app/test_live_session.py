@@ -228,3 +228,33 @@ def test_a_dropped_session_hands_its_pose_model_back(monkeypatch, tmp_path):
     del s
     gc.collect()
     assert app_live._POOL == [fake] and not fake.closed
+
+
+@pytest.mark.integration
+def test_moving_on_to_another_exercise_starts_its_set(tmp_path, jacks, situps):
+    """Jumping jacks, 3 s out of view, then sit-ups, with "auto": the jacks' set ends there and is saved, and a
+    sit-up set begins with the reps already seen of it; every sit-up is counted (10, as the clip alone), none as a
+    jack; the landmarks of each set are its own."""
+    from coach.io import load_npz
+
+    seq = jacks.then(situps, 3.0)
+    change_t = jacks.duration_s + 3.0
+    h = History(tmp_path / "h.sqlite")
+    clock = FakeClock()
+    s = LiveSession("auto", history=h, profile_id=h.ensure_profile().id, estimator=ReplayEstimator(seq), clock=clock)
+    drive(s, seq, clock, still_s=1.0)
+    snap = s.snapshot()
+    assert snap.phase == "set" and snap.set_index == 2 and snap.exercise == "sit-up" and snap.rep_count == 10
+    cues = [e["text"] for e in s.drain_events() if e["type"] == "cue"]
+    done = cues.index("Set done: 3 reps, 3 good")
+    assert cues[done + 1] == "Looks like sit-up / crunch now", cues
+    first = snap.sets[0]["summary"]
+    assert first["exercise"] == "jumping-jack" and first["ended_by"] == "exercise changed"
+    assert first["rep_count"] == 3 and first["partial_count"] == 0, first["reps"]
+    s.end_set("button")
+    assert s.flush()
+    saved = sorted(h.sessions(), key=lambda x: x["set_index"])
+    assert [(x["exercise"], x["rep_count"], x["set_index"]) for x in saved] == [("jumping-jack", 3, 1), ("sit-up", 10, 2)]
+    one, two = (load_npz(h.session(x["id"])["landmarks_path"]) for x in saved)
+    assert one.t_s[-1] < two.t_s[0] <= change_t + 1.5  # no frame in both; set 2's hold the sit-ups from the start
+    assert all(r["start_s"] >= change_t - 0.1 for r in h.session(saved[1]["id"])["reps"])
