@@ -381,13 +381,13 @@ class Coach:
         """After recognising: has the person moved on to another exercise?"""
         w = self._recogniser
         if self._hold is not None:
-            # a hold recognised at the start of a set may be the top of a push-up: reps win, in place
             w.watch(fr, self.image_size)
             other = w.rep_exercise()
-            return self._lock_in(other, t) if other is not None else None
-        if self.switch is not None:
-            return None
-        other = w.update(fr, self.image_size)
+            if other is not None and self._hold.in_position_s < SWITCH_HOLD_S:
+                # a hold recognised at the start of a set may be the top of a push-up: reps win, in place
+                return self._lock_in(other, t)
+        else:
+            other = w.update(fr, self.image_size)
         if other is None or other.id == self.exercise.id:
             return None  # (this exercise's counter may be stuck mid-movement in the new one's posture: no matter)
         if other.kind == "reps":
@@ -399,8 +399,10 @@ class Coach:
             since = t - SWITCH_HOLD_S
         self.switch = (other, since)
         self._recogniser = None
-        # half-movements read as this exercise's since the person moved on were the new one's
+        # half-movements read as this exercise's since the person moved on were the new one's (and a hold's time)
         self.reports = [r for r in self.reports if not (r.rep.partial and r.rep.turn_s >= since)]
+        if self._hold is not None:
+            self._hold.trim(since)
         log.info("%s -> %s from %.1fs", self.exercise.id, other.id, since)
         return Cue(f"Looks like {other.name.lower()} now", "info", t) if self.say_exercise else None
 
@@ -550,6 +552,7 @@ class _HoldTracker:
         self.span: tuple[float, float] | None = None  # first and last moment in position
         self._current: list[Fault] = []
         self._last_t: float | None = None
+        self._log: list[tuple[float, float, tuple[Fault, ...]]] = []  # (t, seconds, faults) per frame in position
 
     def update(self, fr: FrameRecord, window: list[FrameRecord], cues: CueEngine, image_size) -> Cue | None:
         dt = 0.0 if self._last_t is None else min(fr.t - self._last_t, 0.5)
@@ -565,17 +568,31 @@ class _HoldTracker:
         values = rule_values(self.ex, frames, t, checks=False)
         faults = explain(measure_faults(self.ex, values, frames, view))
         self._current = faults
+        self._log.append((fr.t, dt, tuple(faults)))
+        self._add(fr.t, dt, faults)
+        return cues.for_hold(faults, fr.t)
+
+    def _add(self, t: float, dt: float, faults) -> None:
         self.in_position_s += dt
-        self.span = (fr.t if self.span is None else self.span[0], fr.t)
+        self.span = (t if self.span is None else self.span[0], t)
         if faults:
             for f in faults:
                 self.fault_s[f.code] = self.fault_s.get(f.code, 0.0) + dt
                 past = abs(f.value - f.threshold) if f.value is not None and f.threshold is not None else 0.0
                 if f.code not in self.worst or past > self.worst[f.code][0]:
-                    self.worst[f.code] = (past, f, fr.t)
+                    self.worst[f.code] = (past, f, t)
         else:
             self.good_s += dt
-        return cues.for_hold(faults, fr.t)
+
+    def trim(self, until: float) -> None:
+        """Forget the time in position after ``until`` (the person had moved on to another exercise: the top of
+        a push-up is a plank's position)."""
+        kept = [e for e in self._log if e[0] <= until]
+        self.in_position_s, self.good_s, self.fault_s, self.worst, self.span = 0.0, 0.0, {}, {}, None
+        self._log = kept
+        for t, dt, faults in kept:
+            self._add(t, dt, faults)
+        self._current = []
 
     def current_joints(self) -> tuple[str, ...]:
         return self._current[0].joints if self._current else ()

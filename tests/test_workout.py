@@ -132,3 +132,27 @@ def test_a_recording_analysed_as_one_exercise_says_where_the_next_one_begins():
         alone.process(r)
     alone.finish()
     assert build_summary(squats, alone, info, Path("pose.task"), 1, [])["exercise_change"] is None
+
+
+def test_a_plank_held_then_squats_keeps_the_plank():
+    # a plank held past SWITCH_HOLD_S, then squats: two exercises (a plank of a few seconds before push-ups is
+    # still the top of the push-ups, replaced in place: see test_coaching)
+    plank = render([pushup_pose(0.0)] * (12 * 30), 30.0)
+    squats, _ = squat_set(4, depth_deg=120)
+    got = replay_workout(plank.then(squats, 2.0))
+    assert [(c.exercise.id, c.rep_count) for c in got] == [("plank", 0), ("squat", 4)]
+    assert got[0].set_summary()["hold"]["in_position_s"] > 11.0
+    short = render([pushup_pose(0.0)] * (4 * 30), 30.0)
+    pushups, _ = pushup_set(4, rest_s=0.0)
+    assert chain(short.then(pushups)) == [("push-up", 4, 0)]
+
+
+def test_a_plank_then_push_ups_keeps_the_plank_time_to_where_the_push_ups_begin():
+    # the top of a push-up is a plank's position: the seconds of push-ups before the change was seen are not
+    # plank time
+    plank = render([pushup_pose(0.0)] * (12 * 30), 30.0)
+    pushups, _ = pushup_set(4, rest_s=0.5)
+    got = replay_workout(plank.then(pushups, 2.0))
+    assert [(c.exercise.id, c.rep_count) for c in got] == [("plank", 0), ("push-up", 4)]
+    hold = got[0].set_summary()["hold"]
+    assert 11.5 < hold["in_position_s"] < 13.0 and hold["in_position_span_s"][1] < 14.0 + 0.5 + 0.3
