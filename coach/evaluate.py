@@ -77,7 +77,7 @@ def evaluate_rep_counting(root: Path, progress: Progress | None = None) -> dict:
     clips: other people, cameras and places than the next), with the exercise given and recognised; the same
     clips mirrored, at half the frame rate and filmed by a tilted camera (``SEEN_DIFFERENTLY``), which should
     change nothing."""
-    from coach.datasets import cached_landmarks, no_exercise_clips, rep_count_clips
+    from coach.datasets import cached_landmarks, no_exercise_clips, pushfit_clips, rep_count_clips
     from coach.session import replay
 
     def run(ex, seq):
@@ -115,6 +115,14 @@ def evaluate_rep_counting(root: Path, progress: Progress | None = None) -> dict:
 
     seen = {k: {"exact": float(np.mean([r[f"counted_{k}"] == r["truth"] for r in rows])),
                 "same": float(np.mean([r[f"counted_{k}"] == r["counted"] for r in rows]))} for k in SEEN_DIFFERENTLY}
+    single = len(clips)
+    pushfit = pushfit_clips(root) if (root / "pushfit" / "videos").is_dir() else []
+    for c in pushfit:  # single-exercise clips too (push-ups, correct and wrong), counts not known
+        if progress:
+            progress(0.99, f"watching {c.path.name} for a change of exercise")
+        single += 1
+        if replay("auto", cached_landmarks(c.path)).switch is not None:
+            changed.append(str(c.path.relative_to(root)))
     none = []
     for c in no_exercise_clips(root):
         seq = cached_landmarks(c.path)
@@ -123,7 +131,7 @@ def evaluate_rep_counting(root: Path, progress: Progress | None = None) -> dict:
                      "cues": sum(1 for q in coach.cue_log if q.kind in ("fault", "good"))})
     return {"per_exercise": {**grouped("exercise"), "all": stats(rows)}, "per_source": grouped("source"),
             "seen_differently": seen, "clips": rows, "no_exercise": none,
-            "workouts": _workouts(clips, rows, changed, progress)}
+            "workouts": {**_workouts(clips, rows, changed, progress), "single_clips": single}}
 
 
 WORKOUT_GAP_S = 3.0  # out of view between two exercises of a made-up workout
@@ -134,7 +142,8 @@ def _workouts(clips, rows: list[dict], changed: list[str], progress: Progress | 
     exercise with at least 2 full reps, the person out of view for WORKOUT_GAP_S between: does the coach, which
     recognises the first, see the change and count both as it counts each clip on its own (with "auto")? Beside
     it, one coach for the whole recording as before the change of exercise was watched for (it counts only the
-    first). ``changed``: the single-exercise clips in which a change was seen (want none)."""
+    first). ``changed``: the single-exercise clips (these and the PushFit push-ups) in which a change was seen
+    (want none)."""
     from coach.datasets import cached_landmarks
     from coach.session import replay, replay_workout
 
@@ -373,7 +382,8 @@ def format_report(res: dict) -> str:
             lines.append(f"    both counts exact: watching for a change of exercise      {_pct(w['exact'])}   "
                          f"one coach for the whole recording {_pct(w['exact_one_coach'])}")
             ch = w["changes_in_single_clips"]
-            lines.append(f"    single-exercise clips in which a change was seen: {len(ch)} (want 0)"
+            lines.append(f"    single-exercise clips (these and the PushFit push-ups) in which a change was seen: "
+                         f"{len(ch)} of {w['single_clips']} (want 0)"
                          + (f": {', '.join(ch)}" if ch else ""))
     if "pushup_diagnosis" in res:
         d = res["pushup_diagnosis"]
