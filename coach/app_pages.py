@@ -501,6 +501,8 @@ def review_page(ctx: AppContext | None = None) -> None:
         run = st.form_submit_button("Analyse", type="primary", key="review_run")
     if run:
         _run_review(ctx, upload, demo and demos[demo], exercise, keep)
+    elif st.session_state.pop("review_again", False):  # "Analyse again as ...": the same video, the next exercise
+        _run_review(ctx, upload, demo and demos[demo], exercise, keep)
     review = st.session_state.get("review")
     if review is not None:
         _show_review(review, cat)
@@ -563,6 +565,11 @@ def _run_review(ctx: AppContext, upload, demo_path: Path | None, exercise: str, 
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _analyse_again(exercise: str) -> None:
+    st.session_state["review_exercise"] = exercise
+    st.session_state["review_again"] = True
+
+
 def _show_review(review, catalogue: dict) -> None:
     from coach.app_review import (DOWNLOADS, hold_notes, rep_rows, review_plots, set_notes, summary_figures,
                                   video_columns)
@@ -583,6 +590,11 @@ def _show_review(review, catalogue: dict) -> None:
         col.metric(label, value)
     for w in s.get("warnings") or []:
         st.warning(w)
+    change = s.get("exercise_change")
+    if change and change.get("exercise") in catalogue:
+        st.button(f"Analyse again as {change['exercise_name']}", key="review_again_button", on_click=_analyse_again,
+                  args=(change["exercise"],),
+                  help="The same video, counted as the exercise it moves on to. This review stays in the history.")
     if s.get("exercise") is None:
         st.warning("No rep of a known exercise was recognised: choose the exercise above and press Analyse again.")
     video = res.files.get("annotated_video")

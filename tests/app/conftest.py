@@ -121,3 +121,51 @@ def situps(data_dir):
 def write_garbage_video(path: Path) -> Path:
     path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
     return path
+
+
+def two_exercise_video(data_dir: Path, out: Path, situp_s: float = 12.0) -> Path:
+    """A workout as a phone would film it: the jumping-jack clip (3 reps), a second of nobody, then the first
+    ``situp_s`` seconds of the sit-up clip (3 full sit-ups in the first 12 s: their turning points, counted by
+    eye, are at 1.9, 5.9 and 9.7 s), both letterboxed into the first clip's size, at its frame rate."""
+    import av
+    import cv2
+
+    def frames(path: Path, seconds: float | None = None):
+        with av.open(str(path)) as f:
+            for fr in f.decode(video=0):
+                if seconds is not None and fr.time is not None and fr.time >= seconds:
+                    break
+                yield fr.to_ndarray(format="rgb24")
+
+    first = list(frames(data_dir / JUMPING_JACKS))
+    h, w = (d // 2 * 2 for d in first[0].shape[:2])
+    with av.open(str(data_dir / JUMPING_JACKS)) as f:
+        fps = round(float(f.streams.video[0].average_rate))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(out), "w") as o:
+        s = o.add_stream("h264", rate=fps)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+
+        def put(img):
+            ih, iw = img.shape[:2]
+            k = min(w / iw, h / ih)
+            small = cv2.resize(img, (int(iw * k), int(ih * k)))
+            canvas = np.zeros((h, w, 3), np.uint8)
+            y, x = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
+            canvas[y:y + small.shape[0], x:x + small.shape[1]] = small
+            for p in s.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")):
+                o.mux(p)
+
+        for img in first:
+            put(img)
+        for _ in range(fps):
+            put(np.zeros((h, w, 3), np.uint8))
+        with av.open(str(data_dir / SIT_UPS)) as f:
+            src_fps = float(f.streams.video[0].average_rate)
+        for k, img in enumerate(frames(data_dir / SIT_UPS, situp_s)):  # at this clip's rate: frames by time
+            n = int(round((k + 1) * fps / src_fps)) - int(round(k * fps / src_fps))
+            for _ in range(n):
+                put(img)
+        for p in s.encode():
+            o.mux(p)
+    return out

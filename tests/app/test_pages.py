@@ -469,3 +469,34 @@ def test_teach_a_new_exercise_then_coach_it(app_env, data_dir, monkeypatch):
     assert any("Star jump" in h for h in texts(review, "subheader"))
     reps = next(m.value for m in review.metric if m.label == "Reps")
     assert int(reps.split()[0]) >= 2, reps  # counted with the taught exercise
+
+
+@pytest.mark.integration
+def test_a_video_that_moves_on_to_another_exercise_is_analysed_again_with_one_click(app_env, data_dir, tmp_path):
+    """Jumping jacks then sit-ups in one upload: the review counts the jacks and says where the sit-ups begin;
+    "Analyse again as Sit-up / crunch" analyses the same upload as sit-ups, and both reviews are in the history."""
+    from .conftest import two_exercise_video
+
+    video = two_exercise_video(data_dir, tmp_path / "workout.mp4")
+    at = page("review_page")
+    at.run()
+    at.file_uploader(key="review_upload").set_value(("workout.mp4", video.read_bytes(), "video/mp4"))
+    at.button(key="review_run").click()
+    at.run(timeout=300)
+    no_exception(at)
+    assert not texts(at, "error")
+    assert "Jumping jack (recognised)" in at.subheader[0].value
+    assert {m.label: m.value for m in at.metric}["Reps"] == "3"
+    change = [w for w in texts(at, "warning") if "this looks like sit-up / crunch" in w]
+    assert len(change) == 1 and "Sit-up / crunch (sit-up)" in change[0]
+    at.button(key="review_again_button").click()
+    at.run(timeout=300)
+    no_exception(at)
+    assert not texts(at, "error")
+    assert "Sit-up / crunch" in at.subheader[0].value and "(recognised)" not in at.subheader[0].value
+    assert at.selectbox(key="review_exercise").value == "sit-up"
+    assert {m.label: m.value for m in at.metric}["Reps"].split()[0] == "3"  # full reps (the cut 4th is partial)
+    assert "review_again_button" not in [b.key for b in at.button]  # a chosen exercise: no change to offer
+    s = sorted(History(app_env.db).sessions(), key=lambda x: x["id"])
+    assert [(x["exercise"], x["rep_count"], x["source"]) for x in s] == [("jumping-jack", 3, "workout.mp4"),
+                                                                        ("sit-up", 3, "workout.mp4")]
