@@ -401,6 +401,8 @@ class Coach:
         self._recogniser = None
         # half-movements read as this exercise's since the person moved on were the new one's (and a hold's time)
         self.reports = [r for r in self.reports if not (r.rep.partial and r.rep.turn_s >= since)]
+        if self.reports:
+            self.view = self.reports[-1].view  # the view of this exercise's reps, not of the new one's
         if self._hold is not None:
             self._hold.trim(since)
         log.info("%s -> %s from %.1fs", self.exercise.id, other.id, since)

@@ -210,6 +210,7 @@ def test_a_recording_of_two_exercises_analysed_as_one(data_dir):
     info = SimpleNamespace(path=Path("workout.mp4"), fps=seq.fps, width=640, height=480)
     s = build_summary(seq, coach, info, Path("pose.task"), 1, [])
     assert (s["exercise"], s["rep_count"], s["partial_count"]) == ("jumping-jack", 3, 0), s["reps"]
+    assert s["view"] == "front"  # the jacks' view (the sit-ups, read as half jacks, are filmed side-on)
     start = jacks.duration_s + 3.0
     assert s["exercise_change"]["exercise"] == "sit-up" and start < s["exercise_change"]["from_s"] < start + 5.0
     assert all(r["end_s"] < start for r in s["reps"])
