@@ -69,7 +69,6 @@ def main() -> int:
           "recognised": reps["recognised"],
           "workouts_as_alone": res["rep_counting"]["workouts"]["as_alone"],
           "workouts_exact": res["rep_counting"]["workouts"]["exact"],
-          "workouts_exact_one_coach": res["rep_counting"]["workouts"]["exact_one_coach"],
           "changes_in_single_clips": len(res["rep_counting"]["workouts"]["changes_in_single_clips"]),
           **{f"rep_exact_{k}": v["exact"] for k, v in res["rep_counting"]["seen_differently"].items()},
           **{f"cost_{k}": v for k, v in cost.items()}}

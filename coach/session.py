@@ -363,14 +363,11 @@ class Coach:
         frames = list(self._buf)
         for fr in frames:
             self._step(fr, speak=False)
-        return self._looks_like(t)
-
-    def _looks_like(self, t: float) -> Cue | None:
         if not self.say_exercise:
             return None
         n = self.rep_count
         extra = f" ({n} rep{'s' if n != 1 else ''} so far)" if n else ""
-        return Cue(f"Looks like {self.exercise.name.lower()}{extra}", "info", t)
+        return Cue(f"Looks like {ex.name.lower()}{extra}", "info", t)
 
     def _watcher(self):
         from coach.recognize import Recogniser
@@ -606,14 +603,18 @@ class _HoldTracker:
                           {code: t for code, (_, _, t) in self.worst.items()}, self.span)
 
 
+def _offline(options: dict) -> dict:
+    """Coach options for a replay: no trained model, no announcement of the exercise, unless ``options`` say."""
+    from coach.models import ModelStore
+
+    return {"models": ModelStore([]), "use_model": False, "say_exercise": False, **options}
+
+
 def replay(exercise, seq, **options) -> Coach:
     """A :class:`Coach` run over a whole recorded :class:`~coach.types.PoseSequence` and finished. By default it
     judges by the measures alone (no trained model) and does not announce the exercise it recognises: how
     evaluation and training look for reps. ``options`` go to :class:`Coach`."""
-    from coach.models import ModelStore
-
-    kw = {"models": ModelStore([]), "use_model": False, "say_exercise": False, **options}
-    coach = Coach(exercise, image_size=seq.image_size, **kw)
+    coach = Coach(exercise, image_size=seq.image_size, **_offline(options))
     for r in seq.results():
         coach.process(r)
     coach.finish()
@@ -624,10 +625,7 @@ def replay_workout(seq, **options) -> list[Coach]:
     """The exercises of a recording, one after another: an "auto" :class:`Coach` over the whole
     :class:`~coach.types.PoseSequence`, handed off (:meth:`Coach.handoff`) each time the person moves on to
     another exercise; each coach finished. ``options`` as for :func:`replay`."""
-    from coach.models import ModelStore
-
-    kw = {"models": ModelStore([]), "use_model": False, "say_exercise": False, **options}
-    coaches = [Coach("auto", image_size=seq.image_size, **kw)]
+    coaches = [Coach("auto", image_size=seq.image_size, **_offline(options))]
     for r in seq.results():
         coach = coaches[-1]
         coach.process(r)
