@@ -128,7 +128,8 @@ def two_exercise_video(data_dir: Path, out: Path, situp_s: float = 12.0) -> Path
     ``situp_s`` seconds of the sit-up clip (3 full sit-ups in the first 12 s: their turning points, counted by
     eye, are at 1.9, 5.9 and 9.7 s), both letterboxed into the first clip's size, at its frame rate."""
     import av
-    import cv2
+
+    from .e2e_support import letterbox
 
     def frames(path: Path, seconds: float | None = None):
         with av.open(str(path)) as f:
@@ -147,13 +148,7 @@ def two_exercise_video(data_dir: Path, out: Path, situp_s: float = 12.0) -> Path
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
 
         def put(img):
-            ih, iw = img.shape[:2]
-            k = min(w / iw, h / ih)
-            small = cv2.resize(img, (int(iw * k), int(ih * k)))
-            canvas = np.zeros((h, w, 3), np.uint8)
-            y, x = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
-            canvas[y:y + small.shape[0], x:x + small.shape[1]] = small
-            for p in s.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")):
+            for p in s.encode(av.VideoFrame.from_ndarray(letterbox(img, (w, h)), format="rgb24")):
                 o.mux(p)
 
         for img in first:

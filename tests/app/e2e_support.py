@@ -25,6 +25,20 @@ CHROMIUM_FLAGS = [
 ]
 
 
+def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` scaled to fit ``size`` (width, height), even-sized and centred on black."""
+    import cv2
+
+    w, h = size
+    fh, fw = image.shape[:2]
+    s = min(w / fw, h / fh)
+    nw, nh = int(round(fw * s)) // 2 * 2, int(round(fh * s)) // 2 * 2
+    x0, y0 = (w - nw) // 2, (h - nh) // 2
+    canvas = np.zeros((h, w, 3), np.uint8)
+    canvas[y0:y0 + nh, x0:x0 + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+    return canvas
+
+
 def clip_to_mjpeg(video: Path, out: Path, size=(640, 480), fps: float = 30.0, head_s: float = 0.0,
                   tail_s: float = 0.0, quality: int = 85) -> dict:
     """A video as Chromium's fake-camera file: concatenated JPEGs at ``fps`` (frames repeated or skipped by
@@ -46,11 +60,6 @@ def clip_to_mjpeg(video: Path, out: Path, size=(640, 480), fps: float = 30.0, he
     cap.release()
     if not frames:
         raise ValueError(f"no frames in {video}")
-    w, h = size
-    fh, fw = frames[0].shape[:2]
-    s = min(w / fw, h / fh)
-    nw, nh = int(round(fw * s)) // 2 * 2, int(round(fh * s)) // 2 * 2
-    x0, y0 = (w - nw) // 2, (h - nh) // 2
     duration = len(frames) / src_fps
     n_out = int(round((head_s + duration + tail_s) * fps))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -59,9 +68,7 @@ def clip_to_mjpeg(video: Path, out: Path, size=(640, 480), fps: float = 30.0, he
         for k in range(n_out):
             i = min(max(int((k / fps - head_s) * src_fps), 0), len(frames) - 1)
             if i not in cache:
-                canvas = np.zeros((h, w, 3), np.uint8)
-                canvas[y0:y0 + nh, x0:x0 + nw] = cv2.resize(frames[i], (nw, nh), interpolation=cv2.INTER_AREA)
-                ok, jpg = cv2.imencode(".jpg", canvas, [cv2.IMWRITE_JPEG_QUALITY, quality])
+                ok, jpg = cv2.imencode(".jpg", letterbox(frames[i], size), [cv2.IMWRITE_JPEG_QUALITY, quality])
                 cache[i] = jpg.tobytes()
             f.write(cache[i])
     return {"frames": n_out, "duration_s": n_out / fps, "source_fps": src_fps, "clip_start_s": head_s,
