@@ -373,6 +373,12 @@ def _write_outputs(stage: Path, seq: PoseSequence, coach: Coach, src: VideoFileS
     return summary, result.plots
 
 
+def _clock(seconds: float) -> str:
+    """A time in a recording as m:ss.s (59.97 s is 1:00.0, not 0:60.0)."""
+    m, s = divmod(round(float(seconds), 1), 60)
+    return f"{int(m)}:{s:04.1f}"
+
+
 def build_summary(seq: PoseSequence, coach: Coach, info, pose_model: Path, num_poses: int,
                   warnings: list[str]) -> dict:
     from coach import __version__
@@ -388,7 +394,7 @@ def build_summary(seq: PoseSequence, coach: Coach, info, pose_model: Path, num_p
     if ex is not None and coach.switch is not None:
         other, since = coach.switch
         change = {"exercise": other.id, "exercise_name": other.name, "from_s": round(since, 3)}
-        warnings = warnings + [f"from {int(since // 60)}:{since % 60:04.1f} this looks like {other.name.lower()}, "
+        warnings = warnings + [f"from {_clock(since)} this looks like {other.name.lower()}, "
                                f"which is not counted here: analyse the video again with the exercise set to "
                                f"{other.name} ({other.id}) to count it"]
     set_summary = coach.set_summary()

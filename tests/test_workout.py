@@ -156,3 +156,10 @@ def test_a_plank_then_push_ups_keeps_the_plank_time_to_where_the_push_ups_begin(
     assert [(c.exercise.id, c.rep_count) for c in got] == [("plank", 0), ("push-up", 4)]
     hold = got[0].set_summary()["hold"]
     assert 11.5 < hold["in_position_s"] < 13.0 and hold["in_position_span_s"][1] < 14.0 + 0.5 + 0.3
+
+
+def test_the_time_of_a_change_reads_as_minutes_and_seconds():
+    from coach.analyze import _clock
+
+    assert [_clock(t) for t in (0.0, 13.46, 59.94, 59.97, 125.04, 3599.99)] == [
+        "0:00.0", "0:13.5", "0:59.9", "1:00.0", "2:05.0", "60:00.0"]
