@@ -6,6 +6,11 @@ One pass over the video: pose -> :class:`~coach.session.Coach` (the same loop as
 encoder. Overlay drawing and encoding run in a worker thread, overlapping the pose model. Outputs are written
 into a staging folder beside ``out_dir`` and moved in when the analysis is complete, ``summary.json`` last:
 nothing half-written is ever left under ``out_dir``; a re-run replaces the files it writes.
+
+With the exercise on "auto", a video in which the person moves on to another exercise (jumping jacks, then
+sit-ups) is analysed in parts, one per exercise, from the same pass: the first part's files are in ``out_dir``
+as for one exercise, each further part's summary, reps and report in ``out_dir/part-<k>-<id>/``, and every
+summary lists the parts (``parts``).
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import json
 import logging
 import os
 import queue
+import re
 import shutil
 import tempfile
 import threading
@@ -28,7 +34,7 @@ from coach.errors import NoPersonError, OutputError
 from coach.exercises import get_exercise, load_catalogue
 from coach.history import REP_METRICS
 from coach.overlay import CUE_COLORS, HIGHLIGHT
-from coach.session import Coach, Feedback
+from coach.session import Coach, Feedback, follow
 from coach.types import PoseResult, PoseSequence
 from coach.video import VideoFileSource
 
@@ -46,6 +52,8 @@ FILES = {
     "trc": "markers.trc",
     "mot": "angles.mot",
 }
+#: Files of the whole video, written once (in the first part's folder) for every part of it.
+SHARED_FILES = ("annotated_video", "landmarks_npz", "landmarks_csv", "trc", "mot")
 VIDEO_MAX_SIDE = 854  # the annotated video's longer side, at most (pixels): HD input is encoded at 854x480
 
 Progress = Callable[[float, str], None]
@@ -59,12 +67,34 @@ class AnalysisResult:
     sequence: PoseSequence
     coach: Coach | None = field(default=None, repr=False)
     plots: list | None = field(default=None, repr=False)  # coach.app_review.review_plots, made once
+    parts: list["AnalysisResult"] = field(default_factory=list, repr=False)  # the further exercises (parts 2, ...)
+
+    def all_parts(self) -> list["AnalysisResult"]:
+        """This result and the further parts of the video: one per exercise, in order."""
+        return [self, *self.parts]
 
     def report(self) -> str:
         """A short plain-text report for the terminal."""
         s = self.summary
         lines = [f"{Path(s['video']['path']).name}: {s['video']['duration_s']:.1f} s, person found on "
                  f"{100 * s['pose']['detected_fraction']:.0f}% of frames"]
+        parts = s.get("parts") or []
+        if len(parts) > 1:
+            lines.append(f"{len(parts)} exercises, one after another: "
+                         + "; ".join(part_line(p) for p in parts))
+        for res in self.all_parts():
+            if len(parts) > 1:
+                p = parts[res.summary["part"] - 1]
+                lines.append(f"part {p['part']} of {len(parts)} ({_clock(p['from_s'])}-{_clock(p['to_s'])}), "
+                             f"in {res.out_dir}/:")
+            lines += res._lines()
+        lines.append(f"outputs in {self.out_dir}/: " + ", ".join(p.name for p in self.files.values())
+                     + "".join(f" and {p.out_dir.name}/" for p in self.parts))
+        return "\n".join(lines)
+
+    def _lines(self) -> list[str]:
+        s = self.summary
+        lines = []
         if s["exercise"] is None:
             lines.append("exercise: not recognised (no rep of a catalogue exercise seen); pass --exercise")
         else:
@@ -91,8 +121,15 @@ class AnalysisResult:
                 lines.append(f"  #{r['index']:<2d} {r['start_s']:6.2f}-{r['end_s']:6.2f} s  {tag}  {faults}{cue}")
         for w in s["warnings"]:
             lines.append(f"warning: {w}")
-        lines.append(f"outputs in {self.out_dir}/: " + ", ".join(p.name for p in self.files.values()))
-        return "\n".join(lines)
+        return lines
+
+
+def part_line(p: dict) -> str:
+    """One part of a video of several exercises (an entry of ``summary["parts"]``): "2. Sit-up / crunch: 3 reps
+    (3 good), 0:10.8-0:22.0"."""
+    what = (f"held {p['in_position_s']:.0f} s" if p.get("kind") == "hold"
+            else f"{p['rep_count']} rep{'s' if p['rep_count'] != 1 else ''} ({p['good_reps']} good)")
+    return f"{p['part']}. {p['exercise_name'] or 'not recognised'}: {what}, {_clock(p['from_s'])}-{_clock(p['to_s'])}"
 
 
 def set_line(st: dict) -> str:
@@ -244,8 +281,8 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
     estimator = PoseEstimator(pose_model, num_poses=num_poses)
     made_out_dir = not out_dir.exists()
     stage = _staging_dir(out_dir)
-    coach = Coach(exercise, catalogue=catalogue, models=models, use_model=use_model,
-                  image_size=(src.info.width, src.info.height))
+    coaches = [Coach(exercise, catalogue=catalogue, models=models, use_model=use_model,
+                     image_size=(src.info.width, src.info.height))]
     results: list[PoseResult] = []
     renderer = None
     bar = None
@@ -263,7 +300,7 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
             last_image = fr.image
             res = estimator(fr.image, fr.t_s)
             results.append(res)
-            fb = coach.process(res)
+            fb = follow(coaches).process(res)  # a new part when the person moved on to another exercise
             if renderer is not None:
                 hl = {j: HIGHLIGHT for j in fb.highlight}
                 renderer.put((fr.image, fr.t_s, res.primary, hud_lines(fb), hl))
@@ -271,6 +308,7 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
                 bar.update(1)
             elif callable(progress) and length and fr.index % 5 == 0:  # by time: a WebM's frame count is a guess
                 progress(min(fr.t_s / length, 0.99), f"{fr.t_s:.0f} s of {length:.0f} s")
+        coach = follow(coaches)
         n_cues = len(coach.cue_log)
         coach.finish()
         if renderer is not None:
@@ -284,11 +322,18 @@ def analyze_video(video: str | os.PathLike, out_dir: str | os.PathLike, exercise
             raise NoPersonError(f"nobody was visible in {video}: film the whole body in good light and try again")
         if callable(progress):
             progress(0.99, "writing the report and the files")
-        summary, plots = _write_outputs(stage, seq, coach, src, estimator, num_poses, title, person)
-        files = _move_into(stage, out_dir)
+        results = _write_outputs(stage, seq, coaches, src, estimator, num_poses, title, person)
+        files = _move_into(stage, out_dir, [r.out_dir.name for r in results[1:]])
         if callable(progress):
             progress(1.0, "done")
-        return AnalysisResult(out_dir, files, summary, seq, coach, plots)
+        first = results[0]
+        first.out_dir, first.files = out_dir, files
+        for r in results[1:]:
+            r.out_dir = out_dir / r.out_dir.name
+            shared = {k: v for k, v in files.items() if k in SHARED_FILES}
+            r.files = {**shared, **{k: r.out_dir / FILES[k] for k in r.files}}
+        first.parts = results[1:]
+        return first
     finally:
         if bar is not None:
             bar.close()
@@ -320,7 +365,14 @@ def _end_card(renderer: _Renderer, coach: Coach, image, last: PoseResult, fps: f
         renderer.put((image, t_s, last.primary, lines, {}))
 
 
-def _move_into(stage: Path, out_dir: Path) -> dict[str, Path]:
+def _move_into(stage: Path, out_dir: Path, parts: list[str]) -> dict[str, Path]:
+    """The files of ``stage`` into ``out_dir``, then the part folders ``parts``; part folders of an earlier run
+    go (they would not match this summary); ``summary.json`` last."""
+    for old in out_dir.glob("part-*"):
+        if old.is_dir() and re.fullmatch(r"part-\d+-[\w-]+", old.name) and (old / FILES["summary"]).is_file():
+            shutil.rmtree(old)
+    for name in parts:
+        os.replace(stage / name, out_dir / name)
     files = {}
     for key, name in FILES.items():
         if key == "summary":
@@ -336,11 +388,13 @@ def _move_into(stage: Path, out_dir: Path) -> dict[str, Path]:
     return files
 
 
-def _write_outputs(stage: Path, seq: PoseSequence, coach: Coach, src: VideoFileSource, estimator,
+def _write_outputs(stage: Path, seq: PoseSequence, coaches: list[Coach], src: VideoFileSource, estimator,
                    num_poses: int, title: str | None = None,
-                   person: str | None = None) -> tuple[dict, list | None]:
-    """Every file but the video into ``stage``; returns the summary and the plots (made once, for the report and
-    the Review page)."""
+                   person: str | None = None) -> list[AnalysisResult]:
+    """Every file but the video into ``stage``: the landmarks, and for each coach (one per exercise, in order)
+    its summary, reps and report, the first in ``stage``, the others in part folders. Returns the results of the
+    parts (``out_dir``: where each was written; ``files``: its own files), with their plots (made once, for the
+    report and the Review page)."""
     from coach.export import write_mot, write_trc
     from coach.io import save_csv, save_npz
 
@@ -355,22 +409,56 @@ def _write_outputs(stage: Path, seq: PoseSequence, coach: Coach, src: VideoFileS
     if seq.detected_fraction < 0.8:
         warnings.append(f"a person was found on only {100 * seq.detected_fraction:.0f}% of frames; results may "
                         f"miss reps (film the whole body, in good light)")
-    summary = build_summary(seq, coach, src.info, estimator.model_path, num_poses, warnings)
-    _write_reps_csv(stage / FILES["reps_csv"], summary["reps"])
-    result = AnalysisResult(stage, {}, summary, seq, coach)
-    try:
-        from coach.app_review import review_plots
-        from coach.report import write_report
+    parts = _parts(seq, coaches, src.info.fps) if len(coaches) > 1 else None
+    out = []
+    for k, coach in enumerate(coaches, start=1):
+        folder = stage if k == 1 else stage / Path(parts[k - 1]["summary"]).parent
+        folder.mkdir(exist_ok=True)
+        summary = build_summary(seq, coach, src.info, estimator.model_path, num_poses, warnings, parts,
+                                k if parts else None)
+        _write_reps_csv(folder / FILES["reps_csv"], summary["reps"])
+        result = AnalysisResult(folder, {}, summary, seq, coach)
+        try:
+            from coach.app_review import review_plots
+            from coach.report import write_report
 
-        result.plots = review_plots(result, coach.catalogue)
-        write_report(stage / FILES["report"], result, src.path, coach.catalogue, title, person)
-    except Exception as e:  # the report is one view of the results: say so, keep the rest
-        log.exception("report failed")
-        summary["warnings"].append(f"no report.html written ({type(e).__name__}: {e})")
-    # the staging folder is new: what exists in it is what this run wrote (no video unless it was asked for)
-    summary["files"] = {k: v for k, v in FILES.items() if (stage / v).exists() or k == "summary"}
-    (stage / FILES["summary"]).write_text(json.dumps(summary, indent=1, ensure_ascii=False))
-    return summary, result.plots
+            result.plots = review_plots(result, coach.catalogue)
+            write_report(folder / FILES["report"], result, src.path, coach.catalogue, title, person)
+        except Exception as e:  # the report is one view of the results: say so, keep the rest
+            log.exception("report failed")
+            summary["warnings"].append(f"no report.html written ({type(e).__name__}: {e})")
+        # the staging folder is new: what exists in it is what this run wrote (no video unless it was asked for)
+        own = {k: v for k, v in FILES.items() if (folder / v).exists() or k == "summary"}
+        summary["files"] = own
+        (folder / FILES["summary"]).write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+        result.files = {k: folder / v for k, v in own.items() if k not in SHARED_FILES}
+        out.append(result)
+    return out
+
+
+def _parts(seq: PoseSequence, coaches: list[Coach], fps: float) -> list[dict]:
+    """The parts of a video of several exercises, one per coach: which exercise, from and to when (s), its
+    counts, and where its summary is. A part begins with its first rep (or its hold), where the coach before
+    it saw the change if it has none, never before the last rep of the part before; it ends where the next
+    begins."""
+    end = float(seq.t_s[-1]) + 1.0 / fps
+    starts = [float(seq.t_s[0])]
+    for prev, nxt in zip(coaches, coaches[1:]):
+        hold = nxt.set_summary()["hold"]
+        span = hold["in_position_span_s"] if hold else None
+        first = min([r.rep.start_s for r in nxt.reports] + ([span[0]] if span else []), default=prev.switch[1])
+        last_end = max((r.rep.end_s for r in prev.reports), default=starts[-1])
+        starts.append(max(first, last_end, starts[-1]))
+    out = []
+    for k, (coach, a, b) in enumerate(zip(coaches, starts, starts[1:] + [end]), start=1):
+        ex, st = coach.exercise, coach.set_summary()
+        folder = "" if k == 1 else f"part-{k}-{ex.id if ex else 'none'}/"
+        out.append({"part": k, "exercise": ex.id if ex else None, "exercise_name": ex.name if ex else None,
+                    "kind": ex.kind if ex else None, "from_s": round(a, 3), "to_s": round(b, 3),
+                    "rep_count": st["rep_count"], "good_reps": st["good_reps"],
+                    "in_position_s": round(st["hold"]["in_position_s"], 2) if st.get("hold") else None,
+                    "summary": folder + FILES["summary"]})
+    return out
 
 
 def _clock(seconds: float) -> str:
@@ -380,7 +468,10 @@ def _clock(seconds: float) -> str:
 
 
 def build_summary(seq: PoseSequence, coach: Coach, info, pose_model: Path, num_poses: int,
-                  warnings: list[str]) -> dict:
+                  warnings: list[str], parts: list[dict] | None = None, part: int | None = None) -> dict:
+    """The summary of ``coach``'s exercise in a video. ``parts`` (see :func:`_parts`): the video's exercises
+    when there are several, ``part`` the number of this one; without them a change of exercise is a warning
+    that the rest of the video is not counted here."""
     from coach import __version__
 
     ex = coach.exercise
@@ -394,9 +485,10 @@ def build_summary(seq: PoseSequence, coach: Coach, info, pose_model: Path, num_p
     if ex is not None and coach.switch is not None:
         other, since = coach.switch
         change = {"exercise": other.id, "exercise_name": other.name, "from_s": round(since, 3)}
-        warnings = warnings + [f"from {_clock(since)} this looks like {other.name.lower()}, "
-                               f"which is not counted here: analyse the video again with the exercise set to "
-                               f"{other.name} ({other.id}) to count it"]
+        if parts is None:
+            warnings = warnings + [f"from {_clock(since)} this looks like {other.name.lower()}, "
+                                   f"which is not counted here: analyse the video again with the exercise set to "
+                                   f"{other.name} ({other.id}) to count it"]
     set_summary = coach.set_summary()
     return {
         "schema": SUMMARY_SCHEMA, "schema_version": SUMMARY_VERSION, "coach_version": __version__,
@@ -417,9 +509,10 @@ def build_summary(seq: PoseSequence, coach: Coach, info, pose_model: Path, num_p
         "reps": reps,
         "not_counted": not_counted,
         "exercise_change": change,
+        "part": part, "parts": parts,
         "hold": set_summary["hold"],
         "cues": [c.to_dict() for c in coach.cue_log],
-        "warnings": warnings,
+        "warnings": list(warnings),  # its own: a part's report may add to it
     }
 
 

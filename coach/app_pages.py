@@ -501,8 +501,6 @@ def review_page(ctx: AppContext | None = None) -> None:
         run = st.form_submit_button("Analyse", type="primary", key="review_run")
     if run:
         _run_review(ctx, upload, demo and demos[demo], exercise, keep)
-    elif st.session_state.pop("review_again", False):  # "Analyse again as ...": the same video, the next exercise
-        _run_review(ctx, upload, demo and demos[demo], exercise, keep)
     review = st.session_state.get("review")
     if review is not None:
         _show_review(review, cat)
@@ -514,7 +512,7 @@ def upload_limit_mb() -> int:
 
 
 def _run_review(ctx: AppContext, upload, demo_path: Path | None, exercise: str, keep: bool) -> None:
-    from coach.app_review import analyse, save_upload
+    from coach.app_review import analyse, save_review, save_upload
 
     if upload is None and demo_path is None:
         st.error("Choose a video file first (MP4, MOV, AVI, WebM...), then press Analyse.")
@@ -555,34 +553,40 @@ def _run_review(ctx: AppContext, upload, demo_path: Path | None, exercise: str, 
             old.cleanup()
         if ctx.history is not None and ctx.profile is not None:
             try:
-                review.session_id = ctx.history.add_analysis(ctx.profile, review.result, source=name, keep_video=keep)
+                review.session_ids = save_review(ctx.history, ctx.profile, review.result, name, keep)
                 review.kept_video = keep
             except CoachError as e:
                 st.warning(f"Not saved to the history: {e}")
         st.session_state["review"] = review
+        st.session_state.pop("review_part", None)  # a new video opens on its first exercise
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _analyse_again(exercise: str) -> None:
-    st.session_state["review_exercise"] = exercise
-    st.session_state["review_again"] = True
-
-
 def _show_review(review, catalogue: dict) -> None:
-    from coach.app_review import (DOWNLOADS, hold_notes, rep_rows, review_plots, set_notes, summary_figures,
-                                  video_columns)
+    from coach.app_review import (DOWNLOADS, hold_notes, part_span, rep_rows, review_plots, set_notes,
+                                  summary_figures, video_columns)
 
-    res = review.result
-    s = res.summary
+    from coach.analyze import SHARED_FILES, part_line
+
+    parts = review.result.all_parts()
     st.divider()
+    k = 0
+    if len(parts) > 1:  # a workout: one exercise after another, each counted as its own part
+        k = st.radio(f"This video holds {len(parts)} exercises, one after another", range(len(parts)),
+                     format_func=lambda i: part_line(parts[0].summary["parts"][i]), key="review_part")
+        k = k if k is not None and k < len(parts) else 0
+    res = parts[k]
+    s = res.summary
     ex = s.get("exercise_name") or "exercise not recognised"
     how = " (recognised)" if s.get("exercise_source") == "recognised" else ""
     view = f", {s['view']} view" if s.get("view") else ""
     st.subheader(f"{review.name}: {ex}{how}{view}")
-    if review.session_id is not None:
-        st.caption(f"Saved to the history (session {review.session_id})"
+    if review.session_ids:
+        which = (f"session {review.session_ids[0]}" if len(review.session_ids) == 1 else
+                 "sessions " + ", ".join(map(str, review.session_ids)) + ", one per exercise")
+        st.caption(f"Saved to the history ({which})"
                    + (" with the annotated video." if review.kept_video else ", without the video."))
     figs = [f for f in summary_figures(s) if f[0] != "Exercise"]
     cols = st.columns(max(len(figs), 4))
@@ -590,18 +594,14 @@ def _show_review(review, catalogue: dict) -> None:
         col.metric(label, value)
     for w in s.get("warnings") or []:
         st.warning(w)
-    change = s.get("exercise_change")
-    if change and change.get("exercise") in catalogue:
-        st.button(f"Analyse again as {change['exercise_name']}", key="review_again_button", on_click=_analyse_again,
-                  args=(change["exercise"],),
-                  help="The same video, counted as the exercise it moves on to. This review stays in the history.")
     if s.get("exercise") is None:
         st.warning("No rep of a known exercise was recognised: choose the exercise above and press Analyse again.")
     video = res.files.get("annotated_video")
     left, right = st.columns(video_columns(s))
     with left:
         if video is not None and video.is_file():
-            st.video(video.read_bytes(), format="video/mp4")
+            span = part_span(s)  # one exercise of several: its video starts where it does
+            st.video(video.read_bytes(), format="video/mp4", start_time=int(span[0]) if span else 0)
     with right:
         notes = set_notes(s) + hold_notes(s)
         if notes:
@@ -626,13 +626,14 @@ def _show_review(review, catalogue: dict) -> None:
             st.image(png, width="stretch")
     st.markdown("**Downloads**")
     stem = Path(review.name).stem
-    avail = [(k, label, mime) for k, label, mime in DOWNLOADS if k in res.files and res.files[k].is_file()]
+    avail = [(key, label, mime) for key, label, mime in DOWNLOADS if key in res.files and res.files[key].is_file()]
     cols = st.columns(4)
-    for i, (k, label, mime) in enumerate(avail):
-        path = res.files[k]
+    for i, (key, label, mime) in enumerate(avail):
+        path = res.files[key]
         # read when clicked, not on every rerun of the page (the video alone can be tens of MB)
-        cols[i % 4].download_button(label, data=path.read_bytes, file_name=f"{stem}_{path.name}", mime=mime,
-                                    key=f"dl_{k}", on_click="ignore", width="stretch")
+        part = f"_part{s['part']}" if s.get("part") and key not in SHARED_FILES else ""
+        cols[i % 4].download_button(label, data=path.read_bytes, file_name=f"{stem}{part}_{path.name}", mime=mime,
+                                    key=f"dl_{key}", on_click="ignore", width="stretch")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -696,8 +697,7 @@ def history_page(ctx: AppContext | None = None) -> None:
     table = []
     for s in sessions:
         row = {"When": _local_time(s["started_utc"]),
-               "Type": ("Live set" + (f" {s['set_index']}" if s["set_index"] else "")) if s["kind"] == "live"
-               else "Video review",
+               "Type": _session_kind(s),
                "Exercise": s["exercise_name"] or "not recognised",
                "Reps": s["rep_count"], "Good": s["good_reps"],
                "Quality": None if s["mean_quality"] is None else round(s["mean_quality"]),
@@ -713,6 +713,13 @@ def history_page(ctx: AppContext | None = None) -> None:
     if sid is not None:
         _session_details(h, sid, ctx.catalogue)
     _export(h, ctx.profile)
+
+
+def _session_kind(s: dict) -> str:
+    """"Live set 2", "Video review", or "Video review, part 2" (one exercise of a video of several)."""
+    if s["kind"] == "live":
+        return f"Live set {s['set_index'] or ''}".strip()
+    return "Video review" + (f", part {s['set_index']}" if s["set_index"] else "")
 
 
 def _fault_name(catalogue: dict, ex_id: str | None, code: str | None) -> str:
@@ -760,7 +767,7 @@ def _session_details(h: History, sid: int, catalogue: dict | None = None) -> Non
     summary.setdefault("rep_count", s["rep_count"])
     summary.setdefault("good_reps", s["good_reps"])
     with st.container(border=True):
-        kind = "Video review" if s["kind"] == "review" else f"Live set {s['set_index'] or ''}".strip()
+        kind = _session_kind(s)
         st.markdown(f"**{kind}: {s['exercise_name'] or 'exercise not recognised'}** · {_local_time(s['started_utc'])}"
                     + (f" · {s['source']}" if s["kind"] == "review" and s["source"] else ""))
         figs = [f for f in summary_figures(summary) if f[0] != "Exercise"]

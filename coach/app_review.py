@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +56,8 @@ def save_upload(name: str, data, folder: Path) -> Path:
 
 @dataclass
 class Review:
-    """One analysed video kept for the page: the result, its working folder and the history session id.
+    """One analysed video kept for the page: the result, its working folder and the history sessions (one per
+    exercise of the video).
 
     The folder goes with the review: when the page replaces it (:meth:`cleanup`), when Streamlit drops the browser
     session that held it (the review is garbage), or when the server stops (``weakref.finalize`` runs at exit).
@@ -65,7 +66,7 @@ class Review:
     name: str
     result: object  # coach.analyze.AnalysisResult
     work_dir: Path
-    session_id: int | None = None
+    session_ids: list[int] = field(default_factory=list)
     kept_video: bool = False
 
     def __post_init__(self) -> None:
@@ -89,6 +90,17 @@ def analyse(video: Path, name: str, exercise: str = "auto", progress=None, perso
         shutil.rmtree(work, ignore_errors=True)
         raise
     return Review(name, result, work)
+
+
+def save_review(history, profile, result, name: str, keep_video: bool) -> list[int]:
+    """A review into the history: one session per exercise of the video (:meth:`AnalysisResult.all_parts`),
+    sharing a workout id when there are several (the parts of one workout, in order). Returns the session ids."""
+    from coach.history import new_workout_id
+
+    parts = result.all_parts()
+    workout = new_workout_id() if len(parts) > 1 else None
+    return [history.add_analysis(profile, r, source=name, keep_video=keep_video, workout_id=workout,
+                                 set_index=r.summary.get("part")) for r in parts]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -285,6 +297,25 @@ def _rep_spans(ax, reps: list[dict], label: bool = True) -> None:
                     color=color, transform=ax.get_xaxis_transform())
 
 
+def part_span(summary: dict) -> tuple[float, float] | None:
+    """Where in the video this summary's exercise is, when the video holds several (its ``parts``): (from, to)
+    in seconds; None for a video of one exercise. Plots of a part show only its span."""
+    parts, k = summary.get("parts"), summary.get("part")
+    if not parts or not k:
+        return None
+    return float(parts[k - 1]["from_s"]), float(parts[k - 1]["to_s"])
+
+
+def _in_span(summary: dict, t: np.ndarray, values: np.ndarray, axes) -> np.ndarray:
+    """``values`` inside the part's span (NaN elsewhere; for the y limits), with the axes limited to it."""
+    span = part_span(summary)
+    if span is None:
+        return values
+    for ax in axes:
+        ax.set_xlim(*span)
+    return np.where((t >= span[0]) & (t <= span[1]), values, np.nan)
+
+
 def _figure(rows: int = 1, height: float = 3.0):
     import matplotlib
 
@@ -315,6 +346,7 @@ def signal_figure(result, catalogue: dict | None = None):
     units = MEASURES[ex.signal.measure].units
     ax.set_ylabel(f"{ex.signal.measure.replace('_', ' ')}\n({'degrees' if units == 'deg' else units})")
     ax.set_xlabel("time (s)")
+    values = _in_span(s, seq.t_s, values, [ax])
     if np.isfinite(values).any():
         lo, hi = np.nanmin(values), np.nanmax(values)
         pad = 0.12 * (hi - lo if hi > lo else 1.0)
@@ -377,6 +409,7 @@ def _residual_figure(result, model):
         ax.axvline(r["end_s"], color="white", lw=0.8, ls="--")
         ax.text((r["start_s"] + r["end_s"]) / 2, -0.6, f"#{r['index']}", ha="center", va="bottom", fontsize=8)
     ax.set_xlabel("time (s)")
+    _in_span(result.summary, t, t, [ax])
     fig.colorbar(im, ax=ax, label="prediction error (m)", shrink=0.9)
     return fig
 
@@ -416,6 +449,7 @@ def _rules_figure(result, ex):
     for ax, (measure, rs) in zip(axes, rules.items()):
         v = compute(measure, frames)
         ax.plot(seq.t_s, v, color="#1f5fa8", lw=1.2)
+        v = _in_span(result.summary, seq.t_s, v, [ax])
         units = MEASURES[measure].units
         ax.set_ylabel(f"{measure.replace('_', ' ')}\n({'deg' if units == 'deg' else units})", fontsize=8)
         vals = [x for x in [*(r.threshold for r in rs)] if x is not None]
@@ -428,7 +462,8 @@ def _rules_figure(result, ex):
             ax.axhline(r.threshold, color=FAULT_FILL, ls="--", lw=1)
             side = "above" if r.above is not None else "below"
             also = f" and {r.confirm.describe()}" if r.confirm else ""
-            ax.text(seq.t_s[0], r.threshold, f" {r.name} if {side} ({r.at}){also}", color=FAULT_FILL, fontsize=7,
+            left = (part_span(result.summary) or (seq.t_s[0],))[0]
+            ax.text(left, r.threshold, f" {r.name} if {side} ({r.at}){also}", color=FAULT_FILL, fontsize=7,
                     va="bottom")
         _rep_spans(ax, reps, label=ax is axes[0])
         ax.grid(alpha=0.25)

@@ -468,15 +468,17 @@ class History:
         return sid
 
     def add_analysis(self, profile: int | str | Profile, result, *, source: str = "", keep_video: bool = False,
-                     notes: str = "") -> int:
+                     notes: str = "", workout_id: str | None = None, set_index: int | None = None) -> int:
         """A reviewed video: an :class:`coach.analyze.AnalysisResult` (its landmarks are kept; its annotated
-        video only with ``keep_video``)."""
+        video only with ``keep_video``). ``workout_id``, ``set_index``: for one exercise of a video of several
+        (see :func:`coach.app_review.save_review`)."""
         files = getattr(result, "files", {}) or {}
         summary = result.summary
         return self.add_session(profile, summary, kind="review", started_utc=summary.get("created_utc"),
                                 source=source or Path((summary.get("video") or {}).get("path") or "").name,
                                 keep_video=files.get("annotated_video") if keep_video else None,
-                                landmarks=files.get("landmarks_npz"), notes=notes)
+                                landmarks=files.get("landmarks_npz"), notes=notes, workout_id=workout_id,
+                                set_index=set_index)
 
     def add_coach(self, profile: int | str | Profile, coach, *, kind: str = "live", started_utc: str | None = None,
                   ended_utc: str | None = None, source: str = "camera", **kw) -> int:

@@ -112,6 +112,14 @@ def report_html(result, video: str | os.PathLike | None = None, catalogue: dict 
         if label != "Exercise":
             out.append(f"<div><b>{e(str(value))}</b><span>{e(label)}</span></div>")
     out.append("</div>")
+    parts = s.get("parts") or []
+    if len(parts) > 1 and s.get("part"):
+        from coach.analyze import part_line
+
+        out.append(f'<p>Part {s["part"]} of {len(parts)} of this video, one exercise after another (each part has '
+                   "its report):</p><ul>" + "".join(f"<li>{'<b>' if p['part'] == s['part'] else ''}"
+                                                  f"{e(part_line(p))}{'</b>' if p['part'] == s['part'] else ''}"
+                                                  f"</li>" for p in parts) + "</ul>")
     for w in s.get("warnings") or []:
         out.append(f'<p class="warning">{e(w)}</p>')
     if s.get("exercise") is None:

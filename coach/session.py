@@ -8,7 +8,8 @@ cue. Timestamps are float seconds, so it is frame-rate independent. When the exe
 frames seen until then are replayed so no rep is lost. It keeps watching: when the person moves on to another
 exercise (two full reps of it with none of this one's, or a hold held still), the coach says so and sets
 :attr:`Coach.switch`; :meth:`Coach.handoff` gives the coach for the new exercise, with the frames since the
-change replayed (the live page starts a new set with it; :func:`replay_workout` chains them over a recording).
+change replayed (the live page starts a new set with it; :func:`follow` chains them over a recording, as
+``coach analyze`` does for the parts of a video and :func:`replay_workout` for a landmark recording).
 """
 from __future__ import annotations
 
@@ -398,6 +399,7 @@ class Coach:
         self._recogniser = None
         # half-movements read as this exercise's since the person moved on were the new one's (and a hold's time)
         self.reports = [r for r in self.reports if not (r.rep.partial and r.rep.turn_s >= since)]
+        self.rejected = [(r, why) for r, why in self.rejected if r.turn_s < since]  # (and its movements)
         if self.reports:
             self.view = self.reports[-1].view  # the view of this exercise's reps, not of the new one's
         if self._hold is not None:
@@ -627,10 +629,17 @@ def replay_workout(seq, **options) -> list[Coach]:
     another exercise; each coach finished. ``options`` as for :func:`replay`."""
     coaches = [Coach("auto", image_size=seq.image_size, **_offline(options))]
     for r in seq.results():
-        coach = coaches[-1]
-        coach.process(r)
-        if coach.switch is not None:
-            coaches.append(coach.handoff())
-            coach.finish()
+        coaches[-1].process(r)
+        follow(coaches)
     coaches[-1].finish()
     return coaches
+
+
+def follow(coaches: list[Coach]) -> Coach:
+    """The coach for the next frame of a recording: the last of ``coaches``, or, once it has seen the person move
+    on to another exercise, the coach it hands off to (appended; the old one finished)."""
+    coach = coaches[-1]
+    if coach.switch is not None:
+        coaches.append(coach.handoff())
+        coach.finish()
+    return coaches[-1]

@@ -214,6 +214,7 @@ def test_a_recording_of_two_exercises_analysed_as_one(data_dir):
     start = jacks.duration_s + 3.0
     assert s["exercise_change"]["exercise"] == "sit-up" and start < s["exercise_change"]["from_s"] < start + 5.0
     assert all(r["end_s"] < start for r in s["reps"])
+    assert [n for n in s["not_counted"] if n["turn_s"] >= start] == []  # sit-ups are not "jacks not counted"
     change_seen = next(c["t_s"] for c in s["cues"] if c["text"] == "Looks like sit-up / crunch now")
     assert [c for c in s["cues"] if c["t_s"] > change_seen] == []  # no set-up prompt for jumping jacks after it
 

@@ -87,6 +87,32 @@ def test_squats_then_a_plank_held():
     assert chain(pause.then(top).then(pause)) == [("push-up", 6, 0)]  # 5 s at the top is a pause
 
 
+def test_the_parts_of_a_recording_of_several_exercises_cover_it_in_order():
+    # what `coach analyze` lists as the video's parts (summary "parts"): squats, 2 s out of view, a plank held
+    # 14 s, 2 s out of view, push-ups; each part from where the last ends, the last to the end of the video
+    from coach.analyze import _parts
+
+    squats, _ = squat_set(4, depth_deg=120)
+    plank = render([pushup_pose(0.0)] * (14 * 30), 30.0)
+    pushups, turns = pushup_set(4)
+    seq = squats.then(plank, 2.0).then(pushups, 2.0)
+    coaches = replay_workout(seq)
+    parts = _parts(seq, coaches, 30.0)
+    assert [(p["part"], p["exercise"], p["kind"], p["rep_count"]) for p in parts] == [
+        (1, "squat", "reps", 4), (2, "plank", "hold", 0), (3, "push-up", "reps", 4)]
+    plank_start = squats.duration_s + 1 / 30 + 2.0
+    pushups_start = plank_start + plank.duration_s + 1 / 30 + 2.0
+    assert parts[0]["from_s"] == 0.0 and parts[-1]["to_s"] == pytest.approx(seq.duration_s + 1 / 30, abs=1e-6)
+    assert [p["to_s"] for p in parts[:-1]] == [p["from_s"] for p in parts[1:]]
+    assert plank_start - 0.1 <= parts[1]["from_s"] <= plank_start + 0.5  # the hold from its start
+    assert pushups_start - 0.1 <= parts[2]["from_s"] <= pushups_start + turns[0]  # in the push-ups' first rep
+    assert parts[1]["in_position_s"] > 12.5 and parts[0]["in_position_s"] is None
+    assert [p["summary"] for p in parts] == ["summary.json", "part-2-plank/summary.json",
+                                             "part-3-push-up/summary.json"]
+    for p, c in zip(parts, coaches):  # every rep of a part is inside it
+        assert all(p["from_s"] <= r.rep.start_s and r.rep.end_s <= p["to_s"] + 1e-6 for r in c.reports)
+
+
 def test_what_the_last_exercise_was_doing_at_the_end_is_not_counted_for_the_one_before():
     # curls, then push-ups until the recording stops at the bottom of the 4th: the curl coach's counter, which
     # read the push-ups' bending elbows as a curl under way, adds nothing when it is finished; the push-up coach

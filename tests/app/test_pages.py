@@ -472,9 +472,9 @@ def test_teach_a_new_exercise_then_coach_it(app_env, data_dir, monkeypatch):
 
 
 @pytest.mark.integration
-def test_a_video_that_moves_on_to_another_exercise_is_analysed_again_with_one_click(app_env, data_dir, tmp_path):
-    """Jumping jacks then sit-ups in one upload: the review counts the jacks and says where the sit-ups begin;
-    "Analyse again as Sit-up / crunch" analyses the same upload as sit-ups, and both reviews are in the history."""
+def test_a_video_that_moves_on_to_another_exercise_is_reviewed_one_exercise_after_another(app_env, data_dir, tmp_path):
+    """Jumping jacks then sit-ups in one upload: one Analyse counts both, each a part of its own to look at, and
+    both are in the history as one workout."""
     from .conftest import two_exercise_video
 
     video = two_exercise_video(data_dir, tmp_path / "workout.mp4")
@@ -485,18 +485,24 @@ def test_a_video_that_moves_on_to_another_exercise_is_analysed_again_with_one_cl
     at.run(timeout=300)
     no_exception(at)
     assert not texts(at, "error")
+    part = at.radio(key="review_part")
+    assert [o.split(",")[0] for o in part.options] == ["1. Jumping jack: 3 reps (3 good)",
+                                                                       "2. Sit-up / crunch: 3 reps (3 good)"]
     assert "Jumping jack (recognised)" in at.subheader[0].value
     assert {m.label: m.value for m in at.metric}["Reps"] == "3"
-    change = [w for w in texts(at, "warning") if "this looks like sit-up / crunch" in w]
-    assert len(change) == 1 and "Sit-up / crunch (sit-up)" in change[0]
-    at.button(key="review_again_button").click()
-    at.run(timeout=300)
+    assert not [w for w in texts(at, "warning") if "sit-up" in w]  # counted, not a warning any more
+    part.set_value(1).run()
     no_exception(at)
-    assert not texts(at, "error")
-    assert "Sit-up / crunch" in at.subheader[0].value and "(recognised)" not in at.subheader[0].value
-    assert at.selectbox(key="review_exercise").value == "sit-up"
-    assert {m.label: m.value for m in at.metric}["Reps"].split()[0] == "3"  # full reps (the cut 4th is partial)
-    assert "review_again_button" not in [b.key for b in at.button]  # a chosen exercise: no change to offer
+    assert "Sit-up / crunch (recognised)" in at.subheader[0].value
+    assert {m.label: m.value for m in at.metric}["Reps"].split()[0] == "3"
+    assert 9 <= at.get("video")[0].proto.start_time <= 12  # its video starts with the sit-ups
+    assert "one per exercise" in " ".join(texts(at, "caption"))
     s = sorted(History(app_env.db).sessions(), key=lambda x: x["id"])
-    assert [(x["exercise"], x["rep_count"], x["source"]) for x in s] == [("jumping-jack", 3, "workout.mp4"),
-                                                                        ("sit-up", 3, "workout.mp4")]
+    assert [(x["exercise"], x["rep_count"], x["source"], x["set_index"]) for x in s] == [
+        ("jumping-jack", 3, "workout.mp4", 1), ("sit-up", 3, "workout.mp4", 2)]
+    assert s[0]["workout_id"] and s[0]["workout_id"] == s[1]["workout_id"]
+    hist = page("history_page")
+    hist.run()
+    no_exception(hist)
+    assert sorted(zip(table(hist, "Type")["Type"], table(hist, "Type")["Exercise"])) == [
+        ("Video review, part 1", "Jumping jack"), ("Video review, part 2", "Sit-up / crunch")]
