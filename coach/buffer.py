@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.measures import Frames
+from coach.measures import GROUPS, Frames
+from coach.types import LM
 
 VIS = 0.5  # landmarks less visible than this count as not seen
 
@@ -29,3 +30,19 @@ def stack(records: list[FrameRecord], image_size: tuple[int, int] | None) -> tup
     frames = Frames(np.stack([f.world for f in records]), np.stack([f.vis for f in records]), VIS,
                     np.stack([f.img for f in records]), image_size)
     return frames, np.array([f.t for f in records])
+
+
+def missing_groups(fr: FrameRecord, groups) -> list[str]:
+    """The landmark groups of ``groups`` (names of :data:`coach.measures.GROUPS`) of which no landmark is seen
+    inside the picture on this frame: MediaPipe still places joints that are out of frame or hidden, at low
+    visibility or off the image."""
+    if not fr.present:
+        return list(groups)
+    missing = []
+    for g in groups:
+        idx = [LM[n] for n in GROUPS[g]]
+        xy = fr.img[idx]
+        inside = (xy > -0.01).all(axis=1) & (xy < 1.01).all(axis=1)
+        if not ((fr.vis[idx] >= VIS) & inside).any():
+            missing.append(g)
+    return missing

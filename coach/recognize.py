@@ -4,7 +4,9 @@ Every exercise of the catalogue is tried at once, from its own exercise file: it
 own rep counter, and a rep counts as evidence only if the exercise's posture and checks hold for it (a
 pull-up lifts the body, a press only the hands; a lunge has a split stance, a squat does not). The first
 exercise with a full rep that passes wins; when several do, the one whose rep covered most of its full
-range. A hold (plank) is recognised when its posture is held still for a few seconds. So a taught exercise
+range. A rep is evidence only while the body parts its exercise needs are in the picture (MediaPipe places
+joints below the picture's edge too, sometimes sure of them: a curl filmed chest-up was taken for a jumping
+jack from its guessed ankles). A hold (plank) is recognised when its posture is held still for a few seconds. So a taught exercise
 is recognised too, with no code.
 """
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections import deque
 
 import numpy as np
 
-from coach.buffer import FrameRecord, stack
+from coach.buffer import FrameRecord, missing_groups, stack
 from coach.diagnosis import failed_checks, posture_ok, rep_values
 from coach.exercises import Exercise
 from coach.measures import compute
@@ -26,6 +28,7 @@ BATCH = 6  # frames measured together (the signals of every exercise at once are
 DECIDE_AFTER_S = 0.6  # after the first vetted rep, wait this long for other exercises' counters to report,
 MAX_WAIT_S = 4.0  # and up to this long for a counter still in the middle of a movement that began before
 HOLD_S = 3.0  # a hold is recognised after this long still in its posture
+IN_VIEW = 0.5  # a rep is evidence only if the exercise's required body parts are in the picture this much of it
 
 
 class Recogniser:
@@ -82,6 +85,9 @@ class Recogniser:
         recs = [f for f in self._hist if rep.start_s <= f.t <= rep.end_s]
         if len(recs) < 3:
             return
+        seen = [not missing_groups(f, e.required) for f in recs if f.present]
+        if e.required and seen and np.mean(seen) < IN_VIEW:
+            return  # its body parts were out of the picture: a curl filmed chest-up is no jumping jack
         frames, t = stack(recs, self._image_size)
         if not posture_ok(e, frames):
             return

@@ -19,14 +19,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from coach.buffer import VIS, FrameRecord, stack
+from coach.buffer import VIS, FrameRecord, missing_groups, stack
 from coach.cues import Cue, CueEngine
 from coach.diagnosis import (Fault, RepReport, camera_view, explain, failed_checks, measure_faults, model_fault,
                              posture_ok, quality_score, rep_metrics, rep_values, rule_values)
 from coach.exercises import Exercise, get_exercise, load_catalogue
-from coach.measures import GROUPS, Frames, compute
+from coach.measures import Frames, compute
 from coach.reps import Rep, RepCounter
-from coach.types import LM, PoseFrame, PoseResult
+from coach.types import PoseFrame, PoseResult
 
 log = logging.getLogger(__name__)
 
@@ -260,16 +260,7 @@ class Coach:
         return ("shoulders", "hips")
 
     def _missing_groups(self, fr: FrameRecord) -> list[str]:
-        if not fr.present:
-            return list(self._required())
-        missing = []
-        for g in self._required():
-            idx = [LM[n] for n in GROUPS[g]]
-            xy = fr.img[idx]
-            inside = (xy > -0.01).all(axis=1) & (xy < 1.01).all(axis=1)
-            if not ((fr.vis[idx] >= VIS) & inside).any():
-                missing.append(g)
-        return missing
+        return missing_groups(fr, self._required())
 
     @staticmethod
     def _setup_message(missing: list[str]) -> str:

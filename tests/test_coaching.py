@@ -2,6 +2,8 @@
 their evidence, no faults on clean reps, no reps from walking or fidgeting, recognition, cues."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -340,6 +342,25 @@ def test_exercise_recognised_within_the_first_reps(maker, expected):
     assert said and said[0].cue.text.startswith("Looks like")
     assert said[0].t_s < 5.5  # recognised during the second rep at the latest
     assert coach.rep_count == 3  # the reps before it was recognised are counted too
+
+
+def test_an_exercise_is_not_recognised_from_body_parts_out_of_the_picture():
+    # MediaPipe still places joints below the picture's edge; a rep seen through guessed legs is no evidence
+    # (a curl filmed chest-up was taken for a jumping jack from its guessed ankles)
+    from coach.types import LM
+
+    prof, _ = profile(3, 2.2, 30.0)
+    seq = render([squat_pose(125 * d, arms_forward=False) for d in prof], 30.0)  # arms hanging
+    coach, _ = run(seq, "auto")
+    assert coach.exercise.id == "squat" and coach.rep_count == 3
+    legs = [LM[n] for n in ("left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel", "right_heel",
+                            "left_foot_index", "right_foot_index")]
+    img, vis = seq.image_xy.copy(), seq.visibility.copy()
+    img[:, legs, 1] += 1.0  # below the bottom of the picture
+    vis[:, legs] = 0.6  # MediaPipe can be sure of joints it cannot see (the curl clip's ankles)
+    coach, feedback = run(dataclasses.replace(seq, image_xy=img, visibility=vis), "auto")
+    assert coach.exercise is None and not coach.reports
+    assert not [f for f in feedback if f.cue is not None and f.cue.kind in ("fault", "good")]
 
 
 def test_no_form_cue_when_body_not_in_view():
