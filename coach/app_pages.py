@@ -565,10 +565,9 @@ def _run_review(ctx: AppContext, upload, demo_path: Path | None, exercise: str, 
 
 
 def _show_review(review, catalogue: dict) -> None:
+    from coach.analyze import SHARED_FILES, part_line
     from coach.app_review import (DOWNLOADS, hold_notes, part_span, rep_rows, review_plots, set_notes,
                                   summary_figures, video_columns)
-
-    from coach.analyze import SHARED_FILES, part_line
 
     parts = review.result.all_parts()
     st.divider()

@@ -306,13 +306,12 @@ def part_span(summary: dict) -> tuple[float, float] | None:
     return float(parts[k - 1]["from_s"]), float(parts[k - 1]["to_s"])
 
 
-def _in_span(summary: dict, t: np.ndarray, values: np.ndarray, axes) -> np.ndarray:
-    """``values`` inside the part's span (NaN elsewhere; for the y limits), with the axes limited to it."""
+def _in_span(summary: dict, t: np.ndarray, values: np.ndarray, ax) -> np.ndarray:
+    """``values`` inside the part's span (NaN elsewhere; for the y limits), with the plot ``ax`` limited to it."""
     span = part_span(summary)
     if span is None:
         return values
-    for ax in axes:
-        ax.set_xlim(*span)
+    ax.set_xlim(*span)
     return np.where((t >= span[0]) & (t <= span[1]), values, np.nan)
 
 
@@ -346,7 +345,7 @@ def signal_figure(result, catalogue: dict | None = None):
     units = MEASURES[ex.signal.measure].units
     ax.set_ylabel(f"{ex.signal.measure.replace('_', ' ')}\n({'degrees' if units == 'deg' else units})")
     ax.set_xlabel("time (s)")
-    values = _in_span(s, seq.t_s, values, [ax])
+    values = _in_span(s, seq.t_s, values, ax)
     if np.isfinite(values).any():
         lo, hi = np.nanmin(values), np.nanmax(values)
         pad = 0.12 * (hi - lo if hi > lo else 1.0)
@@ -409,7 +408,7 @@ def _residual_figure(result, model):
         ax.axvline(r["end_s"], color="white", lw=0.8, ls="--")
         ax.text((r["start_s"] + r["end_s"]) / 2, -0.6, f"#{r['index']}", ha="center", va="bottom", fontsize=8)
     ax.set_xlabel("time (s)")
-    _in_span(result.summary, t, t, [ax])
+    _in_span(result.summary, t, t, ax)  # (for its x limits)
     fig.colorbar(im, ax=ax, label="prediction error (m)", shrink=0.9)
     return fig
 
@@ -449,7 +448,7 @@ def _rules_figure(result, ex):
     for ax, (measure, rs) in zip(axes, rules.items()):
         v = compute(measure, frames)
         ax.plot(seq.t_s, v, color="#1f5fa8", lw=1.2)
-        v = _in_span(result.summary, seq.t_s, v, [ax])
+        v = _in_span(result.summary, seq.t_s, v, ax)
         units = MEASURES[measure].units
         ax.set_ylabel(f"{measure.replace('_', ' ')}\n({'deg' if units == 'deg' else units})", fontsize=8)
         vals = [x for x in [*(r.threshold for r in rs)] if x is not None]
