@@ -64,7 +64,8 @@ def _index(key) -> int:
 
 def draw_skeleton(image_rgb: np.ndarray, pose_frame: PoseFrame | None, min_visibility: float = 0.5,
                   color: Color = BONE_COLOR, joint_color: Color = JOINT_COLOR,
-                  highlight: Mapping[str | int, Color] | None = None, thickness: int | None = None) -> np.ndarray:
+                  highlight: Mapping[str | int, Color] | None = None, thickness: int | None = None,
+                  marks_only: bool = False) -> np.ndarray:
     """A copy of ``image_rgb`` with the pose drawn on it.
 
     * Joints whose visibility is below ``min_visibility`` (or whose position is unknown) are not drawn, nor are
@@ -72,15 +73,20 @@ def draw_skeleton(image_rgb: np.ndarray, pose_frame: PoseFrame | None, min_visib
     * ``highlight`` maps landmark names (or indices) to a colour, e.g. ``{"left_hip": (255, 0, 0)}``: those joints
       get a larger dot with a ring and their bones are drawn in that colour, to show where a fault is.
     * ``thickness`` defaults to :func:`line_thickness` (scaled to the image size).
+    * ``marks_only``: only the highlighted joints and their bones (on a frame of the annotated video, whose
+      skeleton is drawn already).
     * ``pose_frame=None`` (nobody found) returns an unchanged copy.
     """
     out = _check_image(image_rgb).copy()
-    _skeleton_into(out, pose_frame, min_visibility, color, joint_color, highlight, thickness)
+    _skeleton_into(out, pose_frame, min_visibility, None if marks_only else color,
+                   None if marks_only else joint_color, highlight, thickness)
     return out
 
 
-def _skeleton_into(out: np.ndarray, pose_frame: PoseFrame | None, min_visibility: float, color: Color,
-                   joint_color: Color, highlight: Mapping[str | int, Color] | None, thickness: int | None) -> None:
+def _skeleton_into(out: np.ndarray, pose_frame: PoseFrame | None, min_visibility: float, color: Color | None,
+                   joint_color: Color | None, highlight: Mapping[str | int, Color] | None,
+                   thickness: int | None) -> None:
+    """``color`` / ``joint_color`` None: those bones / joints are not drawn (only the highlighted ones)."""
     if pose_frame is None:
         return
     h, w = out.shape[:2]
@@ -94,9 +100,11 @@ def _skeleton_into(out: np.ndarray, pose_frame: PoseFrame | None, min_visibility
     a, b = _CONNECTIONS[:, 0], _CONNECTIONS[:, 1]
     for i, j in _CONNECTIONS[ok[a] & ok[b]]:
         c = hl.get(i) or hl.get(j) or color
+        if c is None:
+            continue
         cv2.line(out, tuple(pts[i]), tuple(pts[j]), c, t if (i not in _FACE) else max(1, t // 2), cv2.LINE_AA)
     r = t + 1
-    for i in np.flatnonzero(ok):
+    for i in np.flatnonzero(ok) if joint_color is not None else ():
         if i in hl:
             continue
         cv2.circle(out, tuple(pts[i]), max(1, r - 1) if i in _FACE else r, joint_color, -1, cv2.LINE_AA)

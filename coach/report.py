@@ -86,14 +86,15 @@ def session_report(session: dict, catalogue: dict | None = None) -> str:
         title = session.get("source") or "Video review"
         when = ("analysed", summary.get("created_utc") or session.get("started_utc"))
     result = SimpleNamespace(summary=summary, sequence=seq, coach=None)
-    return report_html(result, video, catalogue, title, session.get("profile"), when)
+    return report_html(result, video, catalogue, title, session.get("profile"), when, video_annotated=True)
 
 
 def report_html(result, video: str | os.PathLike | None = None, catalogue: dict | None = None,
                 title: str | None = None, person: str | None = None,
-                when: tuple[str, str | None] | None = None) -> str:
+                when: tuple[str, str | None] | None = None, video_annotated: bool = False) -> str:
     """The report as a page. ``when``: (verb, ISO time) for its date line, ("analysed", the summary's
-    ``created_utc``) by default."""
+    ``created_utc``) by default. ``video_annotated``: ``video`` is the annotated video (a session's kept copy),
+    whose frames have the skeleton already: the pictures only mark the joints at fault on them."""
     from coach.app_review import hold_notes, rep_rows, review_plots, set_notes, summary_figures
     from coach.exercises import load_catalogue
 
@@ -129,7 +130,7 @@ def report_html(result, video: str | os.PathLike | None = None, catalogue: dict 
     if notes:
         out.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
     try:
-        out += _pictures(result, video, cat)
+        out += _pictures(result, video, cat, video_annotated)
     except Exception as err:  # pictures are extras: the report stands without them
         log.exception("report pictures failed")
         out.append(f'<p class="small">The pictures of the reps could not be made ({e(type(err).__name__)}: '
@@ -204,7 +205,7 @@ class _Shot:
     marks: tuple[str, ...] = ()
 
 
-def _pictures(result, video, catalogue: dict) -> list[str]:
+def _pictures(result, video, catalogue: dict, annotated: bool = False) -> list[str]:
     s, seq = result.summary, result.sequence
     if video is None or not Path(video).is_file() or seq is None or not len(seq):
         return []
@@ -256,7 +257,8 @@ def _pictures(result, video, catalogue: dict) -> list[str]:
 
     figs = {}
     for fr in VideoFileSource(video, max_side=PICTURE_SIDE).pick(shots):
-        figs[fr.index] = _figure_html(fr.image, seq.frame(fr.index), shots[fr.index], float(seq.t_s[fr.index]))
+        figs[fr.index] = _figure_html(fr.image, seq.frame(fr.index), shots[fr.index], float(seq.t_s[fr.index]),
+                                      annotated)
     if not figs:
         return []
     return [f"<h2>{head}</h2>", intro, '<div class="pictures">', *(figs[i] for i in shots if i in figs), "</div>"]
@@ -289,13 +291,13 @@ def _rule_cue(ex, code: str) -> str:
         return ""
 
 
-def _figure_html(image: np.ndarray, pose, shot: _Shot, t_s: float) -> str:
+def _figure_html(image: np.ndarray, pose, shot: _Shot, t_s: float, annotated: bool = False) -> str:
     import cv2
 
     from coach.overlay import draw_skeleton
 
     e = html.escape
-    pic = draw_skeleton(image, pose, highlight={j: FAULT_MARK for j in shot.marks})
+    pic = draw_skeleton(image, pose, highlight={j: FAULT_MARK for j in shot.marks}, marks_only=annotated)
     ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(pic, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
     if not ok:
         return ""

@@ -76,6 +76,20 @@ def test_highlight_marks_a_joint_in_the_fault_colour():
         draw_skeleton(img, _pose(), highlight={"left_hipp": (255, 0, 0)})
 
 
+def test_marks_only_draws_the_highlighted_joints_and_their_bones_alone():
+    # for a frame of the annotated video, whose skeleton is drawn already
+    img = np.zeros((480, 640, 3), np.uint8)
+    out = draw_skeleton(img, _pose(), highlight={"left_hip": (255, 0, 0)}, marks_only=True)
+    assert tuple(_px(out, (0.57, 0.6))) == (255, 0, 0)
+    assert tuple(_px(out, (0.575, 0.675))) == (255, 0, 0)  # the hip-knee bone, in the fault colour
+    whole = draw_skeleton(img, _pose(), highlight={"left_hip": (255, 0, 0)})
+    assert 0 < out.any(axis=2).sum() < whole.any(axis=2).sum() / 2
+    for name in ("nose", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_knee", "left_ankle",
+                 "right_ankle"):  # joints not marked, nor on a marked bone: untouched
+        assert tuple(_px(out, _pose().image_xy[LM[name]])) == (0, 0, 0), name
+    assert np.array_equal(draw_skeleton(img, _pose(), marks_only=True), img)  # nothing to mark
+
+
 def test_sizes_scale_with_the_image():
     small, large = np.zeros((240, 320, 3), np.uint8), np.zeros((1080, 1920, 3), np.uint8)
     assert line_thickness(small) < line_thickness(large)

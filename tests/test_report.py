@@ -49,6 +49,15 @@ def _red_pixels(jpeg: bytes) -> int:
     return int(((r > 160) & (r - g > 70) & (r - b > 70)).sum())
 
 
+def _bone_pixels(jpeg: bytes) -> int:
+    """Pixels in the skeleton's bone colour (green); the synthetic video has none of its own."""
+    import cv2
+
+    bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).astype(int)
+    b, g, r = bgr[..., 0], bgr[..., 1], bgr[..., 2]
+    return int(((g > 150) & (g - r > 70) & (g - b > 50)).sum())
+
+
 def _jpeg(figure: dict) -> bytes:
     return base64.b64decode(figure["img"].split(",", 1)[1])
 
@@ -123,6 +132,7 @@ def test_the_report_pictures_each_faulty_rep_at_its_turning_point_beside_the_cle
         assert abs(_bar_x(jpeg) - 3 * want % 300) <= 1, (rep["index"], _bar_x(jpeg), want)
     # the shallow reps' hips and knees are marked in red; the clean rep has no mark
     assert [_red_pixels(_jpeg(f)) > 30 for f in figs] == [True, True, False]
+    assert all(_bone_pixels(_jpeg(f)) > 20 for f in figs)  # the skeleton drawn on the client's own video
     # and the turning points are the set's bottoms
     np.testing.assert_allclose([r["turn_s"] for r in s["reps"]], turns, atol=0.15)
 
@@ -171,6 +181,8 @@ def test_a_session_of_the_history_as_a_report(tmp_path):
     p.feed(page)
     assert p.rows == 4 and [f["class"] for f in p.figures] == ["fault", "fault", "good"]
     assert [_red_pixels(_jpeg(f)) > 30 for f in p.figures] == [True, True, False]  # marked from the rules
+    # the kept video is the annotated one, skeleton drawn: only the joints at fault are marked on it
+    assert [_bone_pixels(_jpeg(f)) for f in p.figures] == [0, 0, 0]
     reps = result.summary["reps"]
     for f, rep in zip(p.figures, [reps[1], reps[3], reps[0]]):
         want = int(np.argmin(np.abs(result.sequence.t_s - rep["turn_s"])))
