@@ -6,8 +6,9 @@ pull-up lifts the body, a press only the hands; a lunge has a split stance, a sq
 exercise with a full rep that passes wins; when several do, the one whose rep covered most of its full
 range. A rep is evidence only while the body parts its exercise needs are in the picture (MediaPipe places
 joints below the picture's edge too, sometimes sure of them: a curl filmed chest-up was taken for a jumping
-jack from its guessed ankles). A hold (plank) is recognised when its posture is held still for a few seconds. So a taught exercise
-is recognised too, with no code.
+jack from its guessed ankles); two such reps of one exercise, and nothing recognised, make the coach ask the
+person to step back (:meth:`Recogniser.unseen`). A hold (plank) is recognised when its posture is held still
+for a few seconds. So a taught exercise is recognised too, with no code.
 """
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ class Recogniser:
         self.evidence: dict[str, list[tuple[Rep, float]]] = {e.id: [] for e in self.rep_ex}  # (rep, score)
         self._first_t: float | None = None
         self._image_size = None
+        #: per exercise, the reps dropped since the last vetted one because the body parts it needs were out of
+        #: the picture: (the rep's end, the groups missing on most of its frames)
+        self._unseen: dict[str, list[tuple[float, tuple[str, ...]]]] = {}
 
     def update(self, fr: FrameRecord, image_size=None) -> Exercise | None:
         """Take one frame; the exercise once it is decided (else None)."""
@@ -85,9 +89,12 @@ class Recogniser:
         recs = [f for f in self._hist if rep.start_s <= f.t <= rep.end_s]
         if len(recs) < 3:
             return
-        seen = [not missing_groups(f, e.required) for f in recs if f.present]
-        if e.required and seen and np.mean(seen) < IN_VIEW:
-            return  # its body parts were out of the picture: a curl filmed chest-up is no jumping jack
+        gone = [missing_groups(f, e.required) for f in recs if f.present]
+        if e.required and gone and np.mean([not g for g in gone]) < IN_VIEW:
+            # its body parts were out of the picture: a curl filmed chest-up is no jumping jack
+            self._unseen.setdefault(e.id, []).append(
+                (rep.end_s, tuple(g for g in e.required if sum(g in x for x in gone) > len(gone) / 2)))
+            return
         frames, t = stack(recs, self._image_size)
         if not posture_ok(e, frames):
             return
@@ -97,6 +104,7 @@ class Recogniser:
             return
         score = min(rep.amplitude / e.signal.full_range, 5.0) * (0.5 if rep.partial else 1.0)
         self.evidence[e.id].append((rep, score))
+        self._unseen.clear()
         if self._first_t is None and not rep.partial:  # a full rep decides; shorter ones only break ties at the end
             self._first_t = rep.end_s
 
@@ -124,6 +132,15 @@ class Recogniser:
             if posture_ok(e, frames) and _still(frames):
                 return e
         return None
+
+    def unseen(self, t: float, reps: int = 2, within_s: float = 10.0) -> tuple[str, ...]:
+        """The body parts out of the picture while the person moves, when that is why nothing is recognised:
+        ``reps`` reps of one exercise seen with them out of view (and none vetted since), the last ending
+        within ``within_s`` of ``t``; else ()."""
+        for seen in self._unseen.values():
+            if len(seen) >= reps and t - seen[-1][0] < within_s and seen[-1][1]:
+                return seen[-1][1]
+        return ()
 
     def rep_exercise(self) -> Exercise | None:
         """A rep exercise with a full rep seen (used to leave a hold that was only the start of a set)."""

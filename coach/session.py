@@ -39,6 +39,7 @@ SETUP_MESSAGES = {
 _LOWER = {"hips", "knees", "ankles", "feet"}
 SETTLE_S = 0.25  # after someone appears (not after a dropout shorter than ABSENT_S)
 ABSENT_S = 0.5
+UNSEEN_S = 10.0  # while recognising: this long after reps seen with body parts out of the picture, say so
 SET_REST_S = 20.0  # a pause this long between reps ends a set (live, hands-free, and in a recorded video)
 SWITCH_REPS = 2  # full reps of another exercise, with none of this one's among them, before a recognised
 SWITCH_HOLD_S = 8.0  # exercise changes; a hold must be held still this long (the top of a push-up held briefly
@@ -219,8 +220,12 @@ class Coach:
         if self.exercise is None:
             assert self._recogniser is not None
             choice = self._recogniser.update(fr, self.image_size)
+            unseen = self._recogniser.unseen(t, within_s=UNSEEN_S) if choice is None and status == "active" else ()
             if choice is not None:
                 cue = self._lock_in(choice, t)
+            elif unseen:  # reps, with the body parts an exercise needs out of the picture: say what to do
+                status, message = "not_visible", self._setup_message(list(unseen))
+                cue = self.cues.setup(message, t)
             elif status == "active":
                 status = "recognising"
                 message = "Start your set: I'll recognise the exercise"

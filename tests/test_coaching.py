@@ -361,6 +361,11 @@ def test_an_exercise_is_not_recognised_from_body_parts_out_of_the_picture():
     coach, feedback = run(dataclasses.replace(seq, image_xy=img, visibility=vis), "auto")
     assert coach.exercise is None and not coach.reports
     assert not [f for f in feedback if f.cue is not None and f.cue.kind in ("fault", "good")]
+    # what it says instead, from the first rep on: what to do
+    said = [f.cue for f in feedback if f.cue is not None]
+    assert said and all(c.kind == "setup" and "your legs are out of view" in c.text for c in said)
+    assert said[0].t_s < 5.7  # from the second squat (it ends at about 5.4 s)
+    assert {f.status for f in feedback if f.t_s > said[0].t_s} == {"not_visible"}
 
 
 def test_no_form_cue_when_body_not_in_view():
